@@ -1,0 +1,23 @@
+# The README's quick start. Each target installs what it needs into .venv first.
+# GPU users: install your own torch build into .venv first (or pass TORCH='torch==<version>'); the default is the
+# CPU wheel that this project is tested with.
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+
+.PHONY: install reproduce test
+
+$(BIN)/xcrl: pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/xcrl
+
+reproduce: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	@echo "Tables 2-4 and Figure 3: data/report/report.md (table2.md, table3.md, table4.md, figure3.png)"
+
+test: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest

@@ -1,0 +1,40 @@
+"""The `xcrl` command line: help everywhere, and bad options refused before any work with a message naming them."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT
+from xcrl_cli.cli import main
+
+COMMANDS = ["download", "pairs", "pretrain", "train", "evaluate", "report"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--params" in result.output
+
+
+def test_unknown_task_is_refused_naming_the_allowed_ones():
+    result = CliRunner().invoke(main, ["train", "--params", str(ROOT / "params.yaml"), "--task", "squad"])
+    assert result.exit_code == 2
+    assert "'squad' is not one of" in result.output and "mldoc" in result.output
+
+
+def test_unknown_variant_is_refused():
+    result = CliRunner().invoke(
+        main, ["train", "--params", str(ROOT / "params.yaml"), "--task", "mldoc", "--variant", "nope"]
+    )
+    assert result.exit_code == 2 and "'nope' is not one of" in result.output
+
+
+def test_bad_params_file_is_a_usage_error_naming_the_key(tmp_path):
+    text = (ROOT / "params.yaml").read_text().replace("lr: 0.002", "lr: fast")
+    bad = tmp_path / "params.yaml"
+    bad.write_text(text)
+    result = CliRunner().invoke(main, ["train", "--params", str(bad), "--task", "mldoc"])
+    assert result.exit_code == 2
+    assert "train.lr: expected a number, got 'fast'" in result.output

@@ -1,0 +1,294 @@
+"""Typed view of `params.yaml`: every knob of the pipeline, checked before any work starts.
+
+`params.yaml` has one section per stage (DVC's example-get-started layout). The loader maps each section onto a
+frozen dataclass and rejects unknown keys and wrong types, naming the key, the value and what is allowed, so a typo
+fails in a second rather than after an hour of training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TASKS = ("xnli", "pawsx", "mldoc", "sentiment")
+SOURCES = ("embedded",)
+LOSS_TERMS = ("task", "contrastive", "sem", "orth", "adv", "inv", "cf", "align")
+
+
+class ConfigError(ValueError):
+    """A value in params.yaml (or a CLI option) that cannot be used; the message names key, value and what is valid."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str = "embedded"
+    source_lang: str = "en"
+    languages: tuple[str, ...] = ("en", "de", "fr", "ar", "hi", "sw")
+    low_resource: tuple[str, ...] = ("ar", "hi", "sw")
+    tasks: tuple[str, ...] = TASKS
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(lang for lang in self.languages if lang != self.source_lang)
+
+
+@dataclass(frozen=True)
+class BenchmarkParams:
+    seed: int = 0
+    cue_strength: float = 0.9
+    train_size: int = 2000
+    dev_size: int = 200
+    test_size: int = 300
+    corpus_size: int = 4000
+    low_resource_fraction: float = 0.5
+
+
+@dataclass(frozen=True)
+class PairsParams:
+    seed: int = 0
+    min_len_ratio: float = 0.5
+    max_len_ratio: float = 2.0
+    counterfactual_mix: dict[str, float] = field(
+        default_factory=lambda: {"translation_swap": 0.25, "code_switch": 0.25, "word_order": 0.25, "style": 0.25}
+    )
+    code_switch_rate: float = 0.3
+    word_order_window: int = 3
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    seed: int = 0
+    vocab_size: int = 4000
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 2
+    intermediate_size: int = 256
+    max_length: int = 64
+    epochs: int = 2
+    batch_size: int = 64
+    lr: float = 1e-3
+    mask_prob: float = 0.15
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    encoder: str = "data/encoder"
+    encoder_label: str = "tiny-xlmr (embedded)"
+    pooling: str = "mean"
+    inv_dim: int = 64
+    spe_dim: int = 64
+    task_dim: int = 64
+    head_hidden: int = 128
+    dropout: float = 0.1
+    orth_mode: str = "per_sample"
+    align_mode: str = "coral"
+    temperature: float = 0.1
+    grl_schedule: str = "dann"
+    grl_gamma: float = 10.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seeds: tuple[int, ...] = (0, 1)
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = 64
+    eval_every: int = 25
+    max_grad_norm: float = 1.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of Tables 2/3: which modules exist and which loss terms are on (a weight of 0 removes the term)."""
+
+    label: str
+    disentangle: bool
+    gate: bool
+    weights: dict[str, float]
+
+    def weight(self, term: str) -> float:
+        return float(self.weights.get(term, 0.0))
+
+    @property
+    def active_terms(self) -> tuple[str, ...]:
+        return tuple(t for t in LOSS_TERMS if self.weight(t) > 0)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    seed: int = 0
+    probe_max_iter: int = 1000
+    cluster_meanings: int = 50
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    task_metric: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, list[str]] = field(default_factory=dict)
+    figure3: list[str] = field(default_factory=list)
+    paper_rows: dict[str, list[str]] = field(default_factory=dict)
+    table4_space: list[str] = field(default_factory=lambda: ["z_inv", "h"])
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataConfig
+    benchmark: BenchmarkParams
+    pairs: PairsParams
+    pretrain: PretrainConfig
+    model: ModelConfig
+    train: TrainConfig
+    variants: dict[str, Variant]
+    evaluate: EvaluateConfig
+    report: ReportParams
+
+    def variant(self, name: str) -> Variant:
+        if name not in self.variants:
+            raise ConfigError(f"unknown variant {name!r}; params.yaml defines: {', '.join(self.variants)}")
+        return self.variants[name]
+
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    """Coerce `value` to the annotated type or raise naming the key; ints are accepted where floats are expected."""
+    origin = typing.get_origin(hint)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if hint in (int, str, bool):
+        if type(value) is not hint:
+            raise ConfigError(f"{key}: expected {hint.__name__}, got {value!r}")
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        items = [_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        _, val_t = typing.get_args(hint)
+        return {str(k): _check_type(v, val_t, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(hint, types.UnionType):
+        raise ConfigError(f"{key}: union types are not supported in params")
+    return value
+
+
+def _build(cls: type, raw: Any, key: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ConfigError(f"{key}: unknown key(s) {unknown}; allowed: {names}")
+    kwargs = {name: _check_type(raw[name], hints[name], f"{key}.{name}") for name in names if name in raw}
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"{key}: {err}") from None
+
+
+def _one_of(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
+
+
+def _validate(p: Params) -> None:
+    _one_of("data.source", p.data.source, SOURCES)
+    for task in p.data.tasks:
+        _one_of("data.tasks", task, TASKS)
+    _one_of("data.source_lang", p.data.source_lang, list(p.data.languages))
+    for lang in p.data.low_resource:
+        _one_of("data.low_resource", lang, list(p.data.languages))
+    _one_of("model.pooling", p.model.pooling, ("cls", "mean"))
+    _one_of("model.orth_mode", p.model.orth_mode, ("per_sample", "batch"))
+    _one_of("model.align_mode", p.model.align_mode, ("coral", "mmd"))
+    _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
+    if not 0.0 <= p.benchmark.cue_strength <= 1.0:
+        raise ConfigError(f"benchmark.cue_strength: {p.benchmark.cue_strength} must lie in [0, 1]")
+    mix_total = sum(p.pairs.counterfactual_mix.values())
+    if abs(mix_total - 1.0) > 1e-6:
+        raise ConfigError(f"pairs.counterfactual_mix: {p.pairs.counterfactual_mix} sums to {mix_total}, must sum to 1")
+    for name, v in p.variants.items():
+        _validate_variant(name, v, p.model)
+    for table, rows in {**p.report.tables, "figure3": p.report.figure3}.items():
+        for row in rows:
+            _one_of(f"report.tables.{table}", row, list(p.variants))
+
+
+def _validate_variant(name: str, v: Variant, model: ModelConfig) -> None:
+    key = f"variants.{name}"
+    for term, w in v.weights.items():
+        _one_of(f"{key}.weights", term, LOSS_TERMS)
+        if w < 0:
+            raise ConfigError(f"{key}.weights.{term}: {w} is negative; weights must be >= 0")
+    if v.weight("task") <= 0:
+        raise ConfigError(f"{key}.weights.task: must be > 0 (every variant is trained on source labels)")
+    needs_d = [t for t in ("sem", "orth", "adv") if v.weight(t) > 0]
+    if needs_d and not v.disentangle:
+        raise ConfigError(f"{key}: terms {needs_d} act on z_inv/z_spe/z_task and need disentangle: true")
+    dims = {model.inv_dim, model.spe_dim, model.task_dim}
+    if v.weight("orth") > 0 and model.orth_mode == "per_sample" and len(dims) > 1:
+        raise ConfigError(
+            f"{key}.weights.orth: model.orth_mode 'per_sample' needs equal inv_dim/spe_dim/task_dim, "
+            f"got {model.inv_dim}/{model.spe_dim}/{model.task_dim}; use orth_mode 'batch' or equal dims"
+        )
+
+
+def parse_params(raw: dict, origin: str = "params.yaml") -> Params:
+    """Build and validate `Params` from the parsed YAML mapping."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: expected a mapping of sections, got {type(raw).__name__}")
+    sections = {f.name: f.type for f in dataclasses.fields(Params)}
+    unknown = sorted(set(raw) - set(sections))
+    if unknown:
+        raise ConfigError(f"{origin}: unknown section(s) {unknown}; allowed: {list(sections)}")
+    hints = typing.get_type_hints(Params)
+    built = {}
+    for name in sections:
+        if name == "variants":
+            variants = raw.get("variants") or {}
+            if not isinstance(variants, dict) or not variants:
+                raise ConfigError(f"{origin}: 'variants' must be a non-empty mapping of variant name -> settings")
+            built[name] = {k: _build(Variant, v, f"variants.{k}") for k, v in variants.items()}
+        else:
+            built[name] = _build(hints[name], raw.get(name), name)
+    params = Params(**built)
+    _validate(params)
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: not found; run from the project root or pass --params")
+    with path.open(encoding="utf-8") as f:
+        try:
+            raw = yaml.safe_load(f)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_params(raw, str(path))
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain-data copy of a config (for the resolved config written beside each run)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj

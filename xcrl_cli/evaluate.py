@@ -1,0 +1,98 @@
+"""Evaluating trained runs: per-language test predictions and scores, and the representation metrics of Table 4.
+
+Outputs are long-format rows (`variant, task, seed, lang, metric, value` and
+`variant, task, seed, space, metric, value`), the input of `report.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .batches import encode
+from .config import EvaluateConfig, ModelConfig, Variant
+from .inference import infer
+from .io import read_jsonl
+from .metrics import clustering_purity, counterfactual_consistency, language_id_accuracy, task_scores
+from .model import XcrlModel, load_encoder
+from .train import read_meta
+
+
+@dataclass
+class RunResult:
+    scores: list[dict] = field(default_factory=list)
+    representations: list[dict] = field(default_factory=list)
+    predictions: list[dict] = field(default_factory=list)
+
+
+def load_run(run_dir: Path, n_labels: int, n_languages: int) -> XcrlModel:
+    """Rebuild a trained model from its resolved config and load its selected weights."""
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    model_cfg = ModelConfig(**config["model"])
+    variant = Variant(**config["variant_config"])
+    model = XcrlModel(load_encoder(model_cfg.encoder), model_cfg, variant, n_labels, n_languages)
+    model.load_state_dict(torch.load(run_dir / "model.pt", map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def _score_rows(key: dict, rows: list[dict], pred: np.ndarray, n_labels: int) -> list[dict]:
+    langs = np.array([r["lang"] for r in rows])
+    gold = np.array([r["label"] for r in rows])
+    out = []
+    for lang in sorted(set(langs)):
+        m = langs == lang
+        out += [{**key, "lang": lang, "metric": k, "value": v} for k, v in task_scores(gold[m], pred[m], n_labels).items()]
+    return out
+
+
+def _representation_rows(key: dict, rows: list[dict], spaces: dict[str, torch.Tensor], cfg: EvaluateConfig) -> list[dict]:
+    langs = np.array([r["lang"] for r in rows])
+    meanings = [r["meaning_id"] for r in rows]
+    out = []
+    for space, x in spaces.items():
+        x = x.numpy()
+        lid = language_id_accuracy(x, langs, meanings, cfg.seed, cfg.probe_max_iter)
+        purity = clustering_purity(x, meanings, cfg.cluster_meanings, cfg.seed)
+        out += [{**key, "space": space, "metric": "lang_id_acc", "value": lid},
+                {**key, "space": space, "metric": "cluster_purity", "value": purity}]
+    return out
+
+
+def evaluate_run(
+    run_dir: Path, raw_dir: Path, pairs_dir: Path, key: dict, cfg: EvaluateConfig, batch_size: int = 128
+) -> RunResult:
+    """Scores of one trained run on its task's test set (every language) and its test counterfactuals."""
+    from transformers import AutoTokenizer
+
+    task = key["task"]
+    meta = read_meta(raw_dir)
+    lang_index = {lang: i for i, lang in enumerate(meta["languages"])}
+    n_labels = len(meta["tasks"][task]["labels"])
+    model = load_run(run_dir, n_labels, len(lang_index))
+    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    tokenizer = AutoTokenizer.from_pretrained(config["model"]["encoder"])
+    max_length = config["train"]["max_length"]
+
+    test_rows = read_jsonl(raw_dir / task / "test.jsonl")
+    logits, spaces = infer(model, encode(tokenizer, test_rows, lang_index, max_length), batch_size, tokenizer.pad_token_id)
+    pred = logits.argmax(-1).numpy()
+    cf_rows = read_jsonl(pairs_dir / task / "test_cf.jsonl")
+    cf_logits, _ = infer(model, encode(tokenizer, cf_rows, lang_index, max_length), batch_size, tokenizer.pad_token_id)
+    position = {r["id"]: i for i, r in enumerate(test_rows)}
+    pred_of_x = pred[[position[r["id"]] for r in cf_rows]]
+    pred_cf = cf_logits.argmax(-1).numpy()
+
+    result = RunResult()
+    result.scores = _score_rows(key, test_rows, pred, n_labels)
+    result.representations = _representation_rows(key, test_rows, spaces, cfg)
+    result.representations.append(
+        {**key, "space": "prediction", "metric": "cf_consistency", "value": counterfactual_consistency(pred_of_x, pred_cf)}
+    )
+    result.predictions = [
+        {**key, "id": r["id"], "lang": r["lang"], "label": r["label"], "pred": int(p)} for r, p in zip(test_rows, pred)
+    ]
+    return result

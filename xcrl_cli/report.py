@@ -1,0 +1,397 @@
+"""Tables 2-4 and Figure 3 of the paper, rebuilt from the `evaluate` stage's long-format CSVs.
+
+Every number is a mean ± sample standard deviation over seeds, in percent, printed beside the paper's value
+(from `paper_values.yaml`, the only place the paper's numbers live) with the difference, so a reader sees at once
+how far the reproduction is from the claim. Outputs are written atomically and byte-for-byte deterministically,
+so DVC does not see a change where there is none.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+PAPER_VALUES = Path(__file__).with_name("paper_values.yaml")
+SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
+REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
+TABLE4_COLUMNS = ("lang_id_acc", "cluster_purity", "cf_consistency", "low_resource_avg")
+TABLE4_HEADERS = ("Lang-ID acc ↓", "Cluster purity ↑", "CF consistency ↑", "Low-resource avg ↑")
+NOT_RUN = "not run"
+
+
+class ReportError(ValueError):
+    """An input the report cannot use; the message names the file, the column or variant, and what is valid."""
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """What to draw and how to label it; filled from params.yaml by the report stage."""
+
+    source_lang: str
+    targets: Sequence[str]
+    low_resource: Sequence[str]
+    task_metric: Mapping[str, str]
+    tables: Mapping[str, Sequence[str]]
+    figure3: Sequence[str]
+    paper_rows: Mapping[str, Sequence[str]]
+    encoder_label: str
+    variant_labels: Mapping[str, str]
+    table4_space: Sequence[str]
+
+    def label(self, variant: str) -> str:
+        return self.variant_labels.get(variant, variant)
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean ± sample std (ddof=1) over seeds, in percent; std is None with one seed, where no spread exists."""
+
+    mean: float
+    std: float | None
+    n: int
+
+    @classmethod
+    def of(cls, per_seed: Mapping[int, float]) -> Stat:
+        values = 100.0 * np.array([per_seed[s] for s in sorted(per_seed)])
+        std = float(np.std(values, ddof=1)) if len(values) > 1 else None
+        return cls(float(np.mean(values)), std, len(values))
+
+    def text(self) -> str:
+        return f"{self.mean:.2f} ± {'n/a' if self.std is None else f'{self.std:.2f}'}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One printed line: a paper row (or a variant with none) and the measured cells of the variant standing for it."""
+
+    paper_row: str | None
+    variant: str
+    cells: Mapping[str, Stat | None]  # column -> measurement; None = not run
+    space: str = ""
+
+
+
+def _read_long(path: Path, columns: tuple[str, ...]) -> dict[tuple, float]:
+    """Index a long CSV by its key columns; values must be fractions, since every metric here is a rate."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != columns:
+            raise ReportError(f"{path}: header {reader.fieldnames} is not the expected {list(columns)}")
+        table = {}
+        for line, rec in enumerate(reader, start=2):
+            try:
+                seed, value = int(rec["seed"]), float(rec["value"])
+            except ValueError:
+                raise ReportError(f"{path}:{line}: seed must be an int and value a float, got {rec}") from None
+            if not 0.0 <= value <= 1.0:
+                raise ReportError(f"{path}:{line}: column 'value' = {value} is not a fraction in [0, 1]")
+            key = (rec[columns[0]], rec[columns[1]], seed, rec[columns[3]], rec[columns[4]])
+            table[key] = value
+    return table
+
+
+def load_paper_values(path: Path = PAPER_VALUES) -> dict[str, dict[str, dict[str, float]]]:
+    """Paper values as table -> row -> column -> percent."""
+    raw = yaml.safe_load(Path(path).read_text())
+    try:
+        return {table: {row: {c: float(v) for c, v in cols.items()} for row, cols in body["rows"].items()}
+                for table, body in raw.items()}
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        raise ReportError(f"{path}: expected table -> {{source, rows: row -> column -> number}} ({err})") from None
+
+
+
+def _task_per_seed(scores, where, variant, task, metric, langs) -> dict[int, float] | None:
+    """Per seed, the task metric averaged over `langs`; None when the task was not run for this variant."""
+    seeds = sorted({k[2] for k in scores if k[0] == variant and k[1] == task})
+    if not seeds:
+        return None
+    out = {}
+    for seed in seeds:
+        missing = [lang for lang in langs if (variant, task, seed, lang, metric) not in scores]
+        if missing:
+            have = sorted({(k[3], k[4]) for k in scores if k[:3] == (variant, task, seed)})
+            raise ReportError(f"{where}: variant {variant!r}, task {task!r}, seed {seed} has no {metric!r} for "
+                              f"languages {missing}; (lang, metric) present: {have}")
+        out[seed] = float(np.mean([scores[(variant, task, seed, lang, metric)] for lang in langs]))
+    return out
+
+
+def _average_per_seed(per_task: Mapping[str, dict[int, float] | None], where: str) -> dict[int, float] | None:
+    """Per seed, the mean over the tasks that were run (the paper's Average column); None if none was."""
+    run = {task: values for task, values in per_task.items() if values is not None}
+    if not run:
+        return None
+    seed_sets = {task: sorted(values) for task, values in run.items()}
+    if len({tuple(s) for s in seed_sets.values()}) > 1:
+        raise ReportError(f"{where}: tasks were run with different seeds {seed_sets}; the average needs the same")
+    seeds = next(iter(seed_sets.values()))
+    return {s: float(np.mean([values[s] for values in run.values()])) for s in seeds}
+
+
+def _task_cells(scores, where, cfg: ReportConfig, variant: str, langs: Sequence[str]) -> dict[str, Stat | None]:
+    """One cell per task plus `average`, each over `langs`, for one variant."""
+    per_task = {task: _task_per_seed(scores, where, variant, task, metric, langs)
+                for task, metric in cfg.task_metric.items()}
+    average = _average_per_seed(per_task, f"{where}: variant {variant!r}")
+    cells = {task: None if v is None else Stat.of(v) for task, v in per_task.items()}
+    cells["average"] = None if average is None else Stat.of(average)
+    return cells
+
+
+def _repr_per_seed(reps, variant: str, space: str, metric: str) -> dict[int, float] | None:
+    """Per seed, a representation metric averaged over the tasks it was measured on; None if never measured."""
+    by_seed: dict[int, list[float]] = {}
+    for (v, _task, seed, sp, m), value in sorted(reps.items()):
+        if (v, sp, m) == (variant, space, metric):
+            by_seed.setdefault(seed, []).append(value)
+    return {s: float(np.mean(vs)) for s, vs in by_seed.items()} or None
+
+
+def _pick_space(reps, where: str, variant: str, preference: Sequence[str]) -> str:
+    """The first preferred space the variant has a language-ID probe on (z_inv if disentangled, else h)."""
+    have = sorted({k[3] for k in reps if k[0] == variant and k[4] == "lang_id_acc"})
+    for space in preference:
+        if space in have:
+            return space
+    raise ReportError(f"{where}: variant {variant!r} has lang_id_acc on spaces {have}, none of table4_space "
+                      f"{list(preference)}")
+
+
+
+def _check_inputs(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Path]) -> None:
+    """Fail early, naming the culprit, on a variant without rows or a paper row the paper does not have."""
+    in_scores = sorted({k[0] for k in scores})
+    for name, variants in [*cfg.tables.items(), ("figure3", cfg.figure3)]:
+        for v in variants:
+            if v not in in_scores:
+                raise ReportError(f"{paths[0]}: variant {v!r} (in tables.{name}) has no rows; present: {in_scores}")
+    in_reps = sorted({k[0] for k in reps})
+    for v in cfg.tables.get("table4", ()):
+        if v not in in_reps:
+            raise ReportError(f"{paths[1]}: variant {v!r} (in tables.table4) has no rows; present: {in_reps}")
+    known = sorted({row for table in paper.values() for row in table})
+    for v, rows in cfg.paper_rows.items():
+        for row in rows:
+            if row not in known:
+                raise ReportError(f"paper_rows.{v}: {row!r} is not a row of the paper's tables; valid: {known}")
+
+
+def _rows(cfg: ReportConfig, table: str, paper, cells_of) -> list[Row]:
+    """One line per paper row a variant stands for (ERM prints as both mBERT and XLM-R), in config order."""
+    rows = []
+    for variant in cfg.tables.get(table, ()):
+        cells, space = cells_of(variant)
+        mapped = [r for r in cfg.paper_rows.get(variant, ()) if r in paper.get(table, {})] or [None]
+        rows.extend(Row(paper_row, variant, cells, space) for paper_row in mapped)
+    return rows
+
+
+def _cell_text(stat: Stat | None, ref: float | None) -> str:
+    measured = NOT_RUN if stat is None else stat.text()
+    if ref is None:
+        return measured
+    diff = "" if stat is None else f", Δ {stat.mean - ref:+.2f}"
+    return f"{measured} (paper {ref:.2f}{diff})"
+
+
+def _markdown(title: str, caption: str, rows: list[Row], columns, headers, cfg, paper_table) -> str:
+    """A Markdown table; each cell reads 'measured mean ± std (paper value, Δ measured − paper)'."""
+    has_space = any(r.space for r in rows)
+    head = ["Paper row", "Measured as", *(["Space"] if has_space else []), *headers]
+    lines = [f"### {title}", "", caption, "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        ref = paper_table.get(r.paper_row, {})
+        cells = [_cell_text(r.cells[c], ref.get(c)) for c in columns]
+        name = r.paper_row or "—"
+        measured_as = f"{cfg.label(r.variant)} · {cfg.encoder_label}"
+        lines.append("| " + " | ".join([name, measured_as, *([r.space] if has_space else []), *cells]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _csv_text(header: Sequence[str], records: list[list]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([["" if x is None else x for x in rec] for rec in records])
+    return buf.getvalue()
+
+
+def _table_csv(rows: list[Row], columns, paper_table) -> str:
+    """Raw numbers, one line per (row, column): mean, std, paper, diff as separate columns."""
+    records = []
+    for r in rows:
+        for c in columns:
+            stat, ref = r.cells[c], paper_table.get(r.paper_row, {}).get(c)
+            mean, std = (None, None) if stat is None else (round(stat.mean, 6), _round(stat.std))
+            diff = None if stat is None or ref is None else round(stat.mean - ref, 6)
+            records.append([r.paper_row, r.variant, r.space, c, 0 if stat is None else stat.n, mean, std, ref,
+                            diff, NOT_RUN if stat is None else "ok"])
+    header = ["paper_row", "variant", "space", "column", "n_seeds", "mean", "std", "paper", "diff", "status"]
+    return _csv_text(header, records)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def _seeds_phrase(rows: list[Row]) -> str:
+    ns = sorted({s.n for r in rows for s in r.cells.values() if s is not None})
+    if not ns:
+        return "no seeds"
+    span = str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
+    return f"{span} seed{'s' if ns[-1] > 1 else ''}"
+
+
+
+def _figure3_stats(scores, where, cfg: ReportConfig) -> list[tuple[str, str, Stat]]:
+    """Per variant and target language: the task metric averaged over tasks run, mean ± std over seeds."""
+    out = []
+    for variant in cfg.figure3:
+        for lang in cfg.targets:
+            average = _task_cells(scores, where, cfg, variant, [lang])["average"]
+            if average is not None:
+                out.append((variant, lang, average))
+    return out
+
+
+def _figure3_png(stats: list[tuple[str, str, Stat]], cfg: ReportConfig) -> bytes:
+    """Grouped bars, one group per target language, with std error bars; PNG without a Software/date stamp."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 3.6), dpi=100)
+    ax = fig.add_subplot()
+    langs, variants = list(cfg.targets), list(cfg.figure3)
+    width = 0.8 / max(len(variants), 1)
+    for i, variant in enumerate(variants):
+        by_lang = {lang: s for v, lang, s in stats if v == variant}
+        xs = [j + (i - (len(variants) - 1) / 2) * width for j, lang in enumerate(langs) if lang in by_lang]
+        ys = [by_lang[lang].mean for lang in langs if lang in by_lang]
+        errs = [by_lang[lang].std or 0.0 for lang in langs if lang in by_lang]
+        ax.bar(xs, ys, width, yerr=errs, capsize=2, label=cfg.label(variant))
+    ax.set_xticks(range(len(langs)), langs)
+    ax.set_xlabel(f"target language (trained on {cfg.source_lang})")
+    ax.set_ylabel("task metric, mean over tasks (%)")
+    ax.set_title(f"Figure 3: transfer per target language ({cfg.encoder_label})")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+
+def _write_atomic(path: Path, data: str | bytes) -> None:
+    """Write to a temp file beside `path`, then rename, so a killed run never leaves a half-written output."""
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _summary(cfg: ReportConfig, perf: dict, t4: dict) -> dict:
+    """Flat metrics for `dvc metrics show`: per variant target avg, low-resource avg and lang-ID, in percent."""
+    out: dict[str, float | int | None] = {}
+    variants = dict.fromkeys([v for vs in cfg.tables.values() for v in vs] + list(cfg.figure3))
+    for v in variants:
+        cells = t4[v][0] if v in t4 else {}
+        for key, stat in [("target_avg", perf[v]["average"]), ("low_resource_avg", cells.get("low_resource_avg")),
+                          ("lang_id_acc", cells.get("lang_id_acc"))]:
+            if stat is not None:
+                out.update({f"{v}.{key}.mean": _round(stat.mean), f"{v}.{key}.std": _round(stat.std),
+                            f"{v}.{key}.n_seeds": stat.n})
+    return out
+
+
+def _table4_cells(scores, reps, paths, cfg: ReportConfig, variant: str) -> tuple[dict, str]:
+    """Lang-ID and purity on the preferred space, CF consistency on predictions, low-resource task average."""
+    space = _pick_space(reps, paths[1], variant, cfg.table4_space)
+    measured = {"lang_id_acc": _repr_per_seed(reps, variant, space, "lang_id_acc"),
+                "cluster_purity": _repr_per_seed(reps, variant, space, "cluster_purity"),
+                "cf_consistency": _repr_per_seed(reps, variant, "prediction", "cf_consistency")}
+    cells = {k: None if v is None else Stat.of(v) for k, v in measured.items()}
+    cells["low_resource_avg"] = _task_cells(scores, paths[0], cfg, variant, cfg.low_resource)["average"]
+    return cells, space
+
+
+def _coverage_note(scores, cfg: ReportConfig) -> str:
+    """Say so when averages cover fewer tasks than the paper's four, since the difference is then not like for like."""
+    run = [task for task in cfg.task_metric if any(k[1] == task for k in scores)]
+    if len(run) == len(cfg.task_metric):
+        return ""
+    return f"; averages cover only the tasks run ({', '.join(run)}), not all {len(cfg.task_metric)}"
+
+
+def _emit(out_dir: Path, table: str, title: str, rows: list[Row], columns, headers, cfg, paper, note: str) -> str:
+    """Write one table as .md and .csv; return its Markdown for report.md."""
+    paper_table = paper.get(table, {})
+    caption = (f"{note}. Each cell: measured mean ± sample std over {_seeds_phrase(rows)}, in percent "
+               f"(paper value, Δ = measured − paper). Encoder: {cfg.encoder_label}.")
+    md = _markdown(title, caption, rows, columns, headers, cfg, paper_table)
+    _write_atomic(out_dir / f"{table}.md", md)
+    _write_atomic(out_dir / f"{table}.csv", _table_csv(rows, columns, paper_table))
+    return md + f"\nRaw numbers: [{table}.csv]({table}.csv)\n"
+
+
+def _report_md(cfg: ReportConfig, sections: list[str], perf: dict) -> str:
+    all_rows = [Row(None, v, cells) for v, cells in perf.items()]
+    header = (f"# Reproduction report\n\nScale: embedded benchmark, encoder {cfg.encoder_label}; every number is a "
+              f"mean ± sample std over {_seeds_phrase(all_rows)}. One measured run may stand for several paper rows "
+              f"(e.g. ERM for mBERT and XLM-R); the 'Measured as' column names what was actually trained.\n")
+    figure = ("### Figure 3: per target language\n\n![Figure 3](figure3.png)\n\n"
+              "Data: [figure3.csv](figure3.csv); metrics: [summary.json](summary.json)\n")
+    return "\n".join([header, *sections, figure])
+
+
+def _render_tables(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Path], out_dir: Path):
+    """Tables 2-4 as .md/.csv; returns their Markdown and the per-variant cells the summary is built from."""
+    variants = dict.fromkeys([v for vs in cfg.tables.values() for v in vs] + list(cfg.figure3))
+    perf = {v: _task_cells(scores, paths[0], cfg, v, cfg.targets) for v in variants}
+    t4 = {v: _table4_cells(scores, reps, paths, cfg, v) for v in variants if any(k[0] == v for k in reps)}
+    coverage = _coverage_note(scores, cfg)
+    columns = [*cfg.task_metric, "average"]
+    headers = [f"{t} {m}" for t, m in cfg.task_metric.items()] + ["Average"]
+    zero_shot = f"Zero-shot {cfg.source_lang} → {', '.join(cfg.targets)}, mean over target languages{coverage}"
+    sections = [_emit(out_dir, table, title, _rows(cfg, table, paper, lambda v: (perf[v], "")), columns, headers,
+                      cfg, paper, zero_shot)
+                for table, title in [("table2", "Table 2: overall performance"), ("table3", "Table 3: ablation")]]
+    n_langs = len({cfg.source_lang, *cfg.targets})
+    note = (f"Lang-ID chance = {100.0 / n_langs:.2f}% (1/{n_langs} languages); "
+            f"low-resource = {', '.join(cfg.low_resource)}{coverage}")
+    sections.append(_emit(out_dir, "table4", "Table 4: representations", _rows(cfg, "table4", paper, t4.__getitem__),
+                          TABLE4_COLUMNS, TABLE4_HEADERS, cfg, paper, note))
+    return sections, perf, t4
+
+
+def render_report(scores_csv: Path, representations_csv: Path, cfg: ReportConfig, out_dir: Path,
+                  paper_values: Path | None = None) -> dict:
+    """Write Tables 2-4, Figure 3, report.md and summary.json into `out_dir`; return the summary."""
+    paths = (Path(scores_csv), Path(representations_csv))
+    scores, reps = _read_long(paths[0], SCORE_COLUMNS), _read_long(paths[1], REPR_COLUMNS)
+    paper = load_paper_values(paper_values or PAPER_VALUES)
+    _check_inputs(scores, reps, cfg, paper, paths)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir)
+    fig_stats = _figure3_stats(scores, paths[0], cfg)
+    _write_atomic(out_dir / "figure3.png", _figure3_png(fig_stats, cfg))
+    _write_atomic(out_dir / "figure3.csv", _csv_text(["variant", "lang", "mean", "std"], [
+        [v, lang, _round(s.mean), _round(s.std)] for v, lang, s in fig_stats]))
+    summary = _summary(cfg, perf, t4)
+    _write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    _write_atomic(out_dir / "report.md", _report_md(cfg, sections, perf))
+    return summary
