@@ -17,7 +17,7 @@ from xcrl_cli.options import load, params_option
               help="Override benchmark.cue_strength (embedded source only).")
 def download(params_path: Path, out: Path, cue_strength: float | None) -> None:
     """Build or fetch the datasets of every task (data.source; `embedded` generates the benchmark of DESIGN §4)."""
-    from dataclasses import asdict, replace
+    from dataclasses import asdict
 
     from xcrl_cli.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
 

@@ -11,9 +11,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xcrl_cli.benchmark import (SAMPLERS, TASK_LABELS, BenchmarkConfig, generate_benchmark, write_benchmark)
-from xcrl_cli.lexicon import (ANTONYMS, HYPERNYM_OF, HYPERNYMS, LANGUAGE_CODES, NEGATIVE, POSITIVE,
-                              TOPIC_NOUNS, TOPIC_VERBS, Frame, concept_pos, get_language)
+from xcrl_cli.benchmark import SAMPLERS, TASK_LABELS, BenchmarkConfig, generate_benchmark, write_benchmark
+from xcrl_cli.lexicon import (
+    ANTONYMS,
+    HYPERNYM_OF,
+    HYPERNYMS,
+    LANGUAGE_CODES,
+    NEGATIVE,
+    POSITIVE,
+    TOPIC_NOUNS,
+    TOPIC_VERBS,
+    Frame,
+    concept_pos,
+    get_language,
+)
 
 SMALL = BenchmarkConfig(seed=3, train_size=60, dev_size=13, test_size=12, corpus_size=40)
 TARGETS = [c for c in SMALL.languages if c != SMALL.source_lang]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT
+
 from xcrl_cli.cli import main
 
 COMMANDS = ["download", "pairs", "pretrain", "train", "evaluate", "report"]

@@ -8,8 +8,18 @@ import pytest
 import torch
 
 from xcrl_cli.config import ModelConfig
-from xcrl_cli.losses import (LOSSES, Segments, adv_loss, align_loss, cf_loss, contrastive_loss, inv_loss, orth_loss,
-                             sem_loss, task_loss)
+from xcrl_cli.losses import (
+    LOSSES,
+    Segments,
+    adv_loss,
+    align_loss,
+    cf_loss,
+    contrastive_loss,
+    inv_loss,
+    orth_loss,
+    sem_loss,
+    task_loss,
+)
 from xcrl_cli.model import ModelOutput
 
 OPTS = ModelConfig(orth_mode="per_sample", align_mode="coral", temperature=1.0)

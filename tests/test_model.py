@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import ROOT
 
 from xcrl_cli.adversary import grl_coefficient, reverse_grad
 from xcrl_cli.batches import Batch, pad
-from xcrl_cli.config import ModelConfig, load_params
+from xcrl_cli.config import load_params
 from xcrl_cli.gate import CausalGate
 from xcrl_cli.losses import Segments, needed_segments, total_loss
 from xcrl_cli.model import build_model
-from conftest import ROOT
 
 VARIANTS = list(load_params(ROOT / "params.yaml").variants)
 
@@ -98,8 +98,9 @@ def test_adversarial_gradient_reaching_the_encoder_is_reversed(params, tiny_enco
 
 
 def test_model_config_rejects_unequal_dims_for_per_sample_orthogonality():
-    from xcrl_cli.config import ConfigError, parse_params
     import yaml
+
+    from xcrl_cli.config import ConfigError, parse_params
 
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["model"]["spe_dim"] = 32

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -54,10 +53,15 @@ def project(tmp_path_factory) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(_tiny_params(), sort_keys=False))
     _run(["git", "init", "-q"], root)
     _run(["dvc", "init", "-q"], root)
+    _commit(root, "tiny project")  # dvclive needs a commit to attach its experiment to
     _run(["dvc", "repro"], root)
-    _run(["git", "add", "-A"], root)
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "tiny run"], root)
+    _commit(root, "tiny run")  # the baseline `dvc params diff` compares against
     return root
+
+
+def _commit(root: Path, message: str) -> None:
+    _run(["git", "add", "-A"], root)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], root)
 
 
 def test_repro_writes_every_table_and_the_figure(project):

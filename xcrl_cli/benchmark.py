@@ -10,18 +10,30 @@ Generation is deterministic: every random stream is a numpy Generator seeded wit
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from xcrl_cli.lexicon import (AGENTS, ANTONYMS, HYPERNYM_OF, HYPERNYMS, LANGUAGE_CODES, LOCATIONS, NEGATIVE,
-                              POSITIVE, SOCIAL_VERBS, TIMES, TOPIC_NOUNS, TOPIC_VERBS, Frame, Language,
-                              get_language)
+from xcrl_cli.io import atomic_dir
+from xcrl_cli.lexicon import (
+    AGENTS,
+    ANTONYMS,
+    HYPERNYM_OF,
+    HYPERNYMS,
+    LANGUAGE_CODES,
+    LOCATIONS,
+    NEGATIVE,
+    POSITIVE,
+    SOCIAL_VERBS,
+    TIMES,
+    TOPIC_NOUNS,
+    TOPIC_VERBS,
+    Frame,
+    Language,
+    get_language,
+)
 
 TASK_LABELS: dict[str, list[str]] = {
     "xnli": ["entailment", "neutral", "contradiction"],
@@ -317,16 +329,5 @@ def _write_tree(bench: Benchmark, root: Path) -> None:
 
 def write_benchmark(bench: Benchmark, out_dir: Path) -> None:
     """Write into a temp folder beside `out_dir`, then swap it in, so readers never see a half-written tree."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with atomic_dir(Path(out_dir)) as tmp:
         _write_tree(bench, tmp)
-        old = out_dir.with_name(f"{tmp.name}-old")
-        if out_dir.exists():
-            os.replace(out_dir, old)  # a non-empty directory cannot be replaced in place
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

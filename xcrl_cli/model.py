@@ -106,6 +106,7 @@ def load_encoder(path_or_id: str) -> nn.Module:
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # the MLM head left behind in a pretraining checkpoint is expected, not news
+    logging.disable_progress_bar()
     return AutoModel.from_pretrained(path_or_id, add_pooling_layer=False)
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,8 +19,14 @@ import numpy as np
 from rich.progress import track
 from sacrebleu.metrics import CHRF
 
-from xcrl_cli.counterfactuals import (COUNTERFACTUAL_KINDS, CounterfactualContext, Surface, sample_counterfactual,
-                                      word_tokenizer)
+from xcrl_cli.counterfactuals import (
+    COUNTERFACTUAL_KINDS,
+    CounterfactualContext,
+    Surface,
+    sample_counterfactual,
+    word_tokenizer,
+)
+from xcrl_cli.io import atomic_write, dumps_jsonl
 
 __all__ = ["PairsConfig", "build_pairs", "load_muse", "word_tokenizer", "COUNTERFACTUAL_KINDS"]
 
@@ -233,20 +237,6 @@ def _build_test(path: Path, cfg: PairsConfig, rng: np.random.Generator, source_l
     return rows, changes
 
 
-def _write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    """Temp file in the same folder then os.replace, so a crash never leaves a half-written output for DVC."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _load_dictionaries(raw_dir: Path, source_lang: str, languages: list[str]) -> dict[str, dict[str, list[str]]]:
     """MUSE dictionaries from the source language into each target language that has one."""
     paths = {lang: raw_dir / "dictionaries" / f"{source_lang}-{lang}.txt" for lang in languages}
@@ -269,7 +259,7 @@ def build_pairs(raw_dir: Path, out_dir: Path, task: str, cfg: PairsConfig) -> di
     train_rows, pair_stats, train_changes = _build_train(raw_dir / task, cfg, rngs, languages, dictionaries)
     test_rows, test_changes = _build_test(raw_dir / task / "test.jsonl", cfg, rngs[_STREAM_TEST_CF], source_lang,
                                           dictionaries)
-    _write_jsonl_atomic(out_dir / task / "train.jsonl", train_rows)
-    _write_jsonl_atomic(out_dir / task / "test_cf.jsonl", test_rows)
+    atomic_write(out_dir / task / "train.jsonl", dumps_jsonl(train_rows))
+    atomic_write(out_dir / task / "test_cf.jsonl", dumps_jsonl(test_rows))
     return {"pairs": pair_stats,
             "counterfactuals": {"train": _surface_stats(train_changes), "test": _surface_stats(test_changes)}}

@@ -75,8 +75,10 @@ def _mlm_model(cfg: PretrainConfig, tokenizer):
 def pretrain_encoder(corpus_dir: Path, out_dir: Path, cfg: PretrainConfig) -> dict:
     """Train tokenizer and MLM encoder on `corpus_dir`, save both to `out_dir`; returns the loss curve summary."""
     import torch
-    from transformers import DataCollatorForLanguageModeling
+    from transformers import DataCollatorForLanguageModeling, get_linear_schedule_with_warmup
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()  # ours is the only bar
     torch.manual_seed(cfg.seed)
     lines = read_corpus(corpus_dir)
     tokenizer = train_tokenizer(lines, cfg.vocab_size, cfg.max_length)
@@ -86,7 +88,7 @@ def pretrain_encoder(corpus_dir: Path, out_dir: Path, cfg: PretrainConfig) -> di
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(encoded) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (0.06 * total + 1)) * max(0.0, 1 - s / total))
+    schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * total), total)
     gen = torch.Generator().manual_seed(cfg.seed)
     losses: list[float] = []
     model.train()

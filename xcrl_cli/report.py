@@ -11,14 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
+
+from xcrl_cli.io import atomic_write
 
 PAPER_VALUES = Path(__file__).with_name("paper_values.yaml")
 SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
@@ -290,19 +290,6 @@ def _figure3_png(stats: list[tuple[str, str, Stat]], cfg: ReportConfig) -> bytes
 
 
 
-def _write_atomic(path: Path, data: str | bytes) -> None:
-    """Write to a temp file beside `path`, then rename, so a killed run never leaves a half-written output."""
-    payload = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _summary(cfg: ReportConfig, perf: dict, t4: dict) -> dict:
     """Flat metrics for `dvc metrics show`: per variant target avg, low-resource avg and lang-ID, in percent."""
     out: dict[str, float | int | None] = {}
@@ -342,8 +329,8 @@ def _emit(out_dir: Path, table: str, title: str, rows: list[Row], columns, heade
     caption = (f"{note}. Each cell: measured mean ± sample std over {_seeds_phrase(rows)}, in percent "
                f"(paper value, Δ = measured − paper). Encoder: {cfg.encoder_label}.")
     md = _markdown(title, caption, rows, columns, headers, cfg, paper_table)
-    _write_atomic(out_dir / f"{table}.md", md)
-    _write_atomic(out_dir / f"{table}.csv", _table_csv(rows, columns, paper_table))
+    atomic_write(out_dir / f"{table}.md", md)
+    atomic_write(out_dir / f"{table}.csv", _table_csv(rows, columns, paper_table))
     return md + f"\nRaw numbers: [{table}.csv]({table}.csv)\n"
 
 
@@ -388,10 +375,10 @@ def render_report(scores_csv: Path, representations_csv: Path, cfg: ReportConfig
     out_dir.mkdir(parents=True, exist_ok=True)
     sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir)
     fig_stats = _figure3_stats(scores, paths[0], cfg)
-    _write_atomic(out_dir / "figure3.png", _figure3_png(fig_stats, cfg))
-    _write_atomic(out_dir / "figure3.csv", _csv_text(["variant", "lang", "mean", "std"], [
+    atomic_write(out_dir / "figure3.png", _figure3_png(fig_stats, cfg))
+    atomic_write(out_dir / "figure3.csv", _csv_text(["variant", "lang", "mean", "std"], [
         [v, lang, _round(s.mean), _round(s.std)] for v, lang, s in fig_stats]))
     summary = _summary(cfg, perf, t4)
-    _write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    _write_atomic(out_dir / "report.md", _report_md(cfg, sections, perf))
+    atomic_write(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write(out_dir / "report.md", _report_md(cfg, sections, perf))
     return summary

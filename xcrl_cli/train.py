@@ -60,15 +60,6 @@ def source_dev(raw_dir: Path, task: str, source_lang: str) -> list[dict]:
     return rows
 
 
-def _linear_warmup(optimizer, warmup: int, total: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 def dev_accuracy(model, dev, labels: torch.Tensor, batch_size: int, pad_id: int) -> float:
     logits, _ = infer(model, dev, batch_size, pad_id)
     return float((logits.argmax(-1) == labels).float().mean())
@@ -76,7 +67,7 @@ def dev_accuracy(model, dev, labels: torch.Tensor, batch_size: int, pad_id: int)
 
 def train_run(params: Params, spec: RunSpec, log: Logger | None = None) -> dict:
     """Train one run and save its source-dev-selected weights; returns the run summary."""
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     seed_everything(spec.seed)
     variant, tcfg = params.variant(spec.variant), params.train
@@ -95,7 +86,7 @@ def train_run(params: Params, spec: RunSpec, log: Logger | None = None) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     steps_per_epoch = -(-len(data) // tcfg.batch_size)
     total = steps_per_epoch * tcfg.epochs
-    scheduler = _linear_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
     gen = torch.Generator().manual_seed(spec.seed)
     pad_id = tokenizer.pad_token_id
 
