@@ -36,9 +36,9 @@ def report(params_path: Path, eval_dir: Path, out: Path) -> None:
         raise click.UsageError(f"{eval_dir}: no evaluation for {missing}; run `xcrl evaluate --variant <name>`")
     cfg = ReportConfig(
         source_lang=p.data.source_lang, targets=p.data.targets, low_resource=p.data.low_resource,
-        task_metric={t: p.report.task_metric[t] for t in p.data.tasks}, tables=p.report.tables,
+        task_metric=p.report.task_metric, tables=p.report.tables,
         figure3=p.report.figure3, paper_rows=p.report.paper_rows, encoder_label=p.model.encoder_label,
-        variant_labels={k: v.label for k, v in p.variants.items()}, table4_space=p.report.table4_space,
+        variant_labels=p.report.labels, table4_space=p.report.table4_space,
     )
     with user_errors(), atomic_dir(out) as tmp:
         for name in ("scores.csv", "representations.csv"):

@@ -110,7 +110,6 @@ class TrainConfig:
 class Variant:
     """One row of Tables 2/3: which modules exist and which loss terms are on (a weight of 0 removes the term)."""
 
-    label: str
     disentangle: bool
     gate: bool
     weights: dict[str, float]
@@ -135,6 +134,7 @@ class ReportParams:
     task_metric: dict[str, str] = field(default_factory=dict)
     tables: dict[str, list[str]] = field(default_factory=dict)
     figure3: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
     paper_rows: dict[str, list[str]] = field(default_factory=dict)
     table4_space: list[str] = field(default_factory=lambda: ["z_inv", "h"])
 
