@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import click
 
 from xcrl_cli.options import choice_check, load, params_option, user_errors
-
-
-def _csv(rows: list[dict], columns: list[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{row[k]:.6f}" if isinstance(row[k], float) else row[k]) for k in columns})
-    return buf.getvalue()
 
 
 @click.command()
@@ -31,27 +20,19 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
               help="Output folder [default: data/eval/<variant>].")
 def evaluate(params_path, variant, models, raw, pairs_dir, out) -> None:
     """Predict every test set (all languages), score it, and measure language-ID, purity and consistency."""
-    from xcrl_cli.evaluate import evaluate_run
-    from xcrl_cli.io import atomic_dir, dumps_jsonl
+    from xcrl_cli.evaluate import evaluate_run, write_results
     from xcrl_cli.progress import progress_bar
 
     p = load(params_path)
     choice_check("--variant", variant, p.variants)
     out = out or Path("data/eval") / variant
-    scores, reps, preds = [], [], []
     runs = [(task, seed) for task in p.data.tasks for seed in p.train.seeds]
+    results = []
     with user_errors(), progress_bar() as bar:
         job = bar.add_task(f"evaluate {variant}", total=len(runs))
         for task, seed in runs:
             key = {"variant": variant, "task": task, "seed": seed}
-            result = evaluate_run(models / variant / task / f"seed{seed}", raw, pairs_dir, key, p.evaluate)
-            scores += result.scores
-            reps += result.representations
-            preds += result.predictions
+            results.append(evaluate_run(models / variant / task / f"seed{seed}", raw, pairs_dir, key, p.evaluate))
             bar.update(job, advance=1)
-    with atomic_dir(out) as tmp:
-        (tmp / "scores.csv").write_text(_csv(scores, ["variant", "task", "seed", "lang", "metric", "value"]))
-        (tmp / "representations.csv").write_text(
-            _csv(reps, ["variant", "task", "seed", "space", "metric", "value"]))
-        (tmp / "predictions.jsonl").write_text(dumps_jsonl(preds), encoding="utf-8")
+    write_results(results, out)
     click.echo(f"evaluated {len(runs)} runs of {variant} -> {out}")

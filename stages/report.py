@@ -9,16 +9,6 @@ import click
 from xcrl_cli.options import load, params_option, user_errors
 
 
-def _merge_csv(paths: list[Path]) -> str:
-    """Concatenate long-format CSVs that share one header."""
-    texts = [p.read_text(encoding="utf-8").splitlines(keepends=True) for p in paths]
-    header = texts[0][0]
-    for path, lines in zip(paths, texts):
-        if lines[0] != header:
-            raise click.UsageError(f"{path}: header {lines[0].strip()!r} differs from {header.strip()!r}")
-    return header + "".join(line for lines in texts for line in lines[1:])
-
-
 @click.command()
 @params_option
 @click.option("--eval-dir", type=click.Path(file_okay=False, path_type=Path), default="data/eval", show_default=True,
@@ -27,7 +17,7 @@ def _merge_csv(paths: list[Path]) -> str:
 def report(params_path: Path, eval_dir: Path, out: Path) -> None:
     """Aggregate over seeds (mean ± std) and render the paper's tables and figure beside its reported values."""
     from xcrl_cli.io import atomic_dir
-    from xcrl_cli.report import ReportConfig, render_report
+    from xcrl_cli.report import ReportConfig, merge_long_csv, render_report
 
     p = load(params_path)
     variants = list(dict.fromkeys(v for rows in [*p.report.tables.values(), p.report.figure3] for v in rows))
@@ -42,6 +32,6 @@ def report(params_path: Path, eval_dir: Path, out: Path) -> None:
     )
     with user_errors(), atomic_dir(out) as tmp:
         for name in ("scores.csv", "representations.csv"):
-            (tmp / name).write_text(_merge_csv([eval_dir / v / name for v in variants]), encoding="utf-8")
+            (tmp / name).write_text(merge_long_csv([eval_dir / v / name for v in variants]), encoding="utf-8")
         render_report(tmp / "scores.csv", tmp / "representations.csv", cfg, tmp)
     click.echo(f"Tables 2-4 and Figure 3 written to {out}/ (report.md, table2.md, table3.md, table4.md, figure3.png)")

@@ -16,10 +16,13 @@ import torch
 from .batches import encode
 from .config import EvaluateConfig, ModelConfig, Variant
 from .inference import infer
-from .io import read_jsonl
+from .io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
 from .metrics import clustering_purity, counterfactual_consistency, language_id_accuracy, task_scores
 from .model import XcrlModel, load_encoder
 from .train import read_meta
+
+SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
+REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
 
 
 @dataclass
@@ -96,3 +99,13 @@ def evaluate_run(
         {**key, "id": r["id"], "lang": r["lang"], "label": r["label"], "pred": int(p)} for r, p in zip(test_rows, pred)
     ]
     return result
+
+
+def write_results(results: list[RunResult], out_dir: Path) -> None:
+    """scores.csv, representations.csv and predictions.jsonl of every run, written atomically as one folder."""
+    scores = [{**row, "value": f"{row['value']:.6f}"} for r in results for row in r.scores]
+    reps = [{**row, "value": f"{row['value']:.6f}"} for r in results for row in r.representations]
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "scores.csv").write_text(dumps_csv(SCORE_COLUMNS, ([r[c] for c in SCORE_COLUMNS] for r in scores)))
+        (tmp / "representations.csv").write_text(dumps_csv(REPR_COLUMNS, ([r[c] for c in REPR_COLUMNS] for r in reps)))
+        (tmp / "predictions.jsonl").write_text(dumps_jsonl(p for r in results for p in r.predictions), encoding="utf-8")

@@ -7,12 +7,14 @@ none, never a half-written file that DVC could cache.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -31,6 +33,16 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def dumps_jsonl(rows: Iterable[dict]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
+
+
+def dumps_csv(header: Sequence[str], records: Iterable[Sequence]) -> str:
+    """CSV text with a header; None is written as an empty cell."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for rec in records:
+        writer.writerow(["" if x is None else x for x in rec])
+    return buf.getvalue()
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from xcrl_cli.io import atomic_write
+from xcrl_cli.evaluate import REPR_COLUMNS, SCORE_COLUMNS
+from xcrl_cli.io import atomic_write, dumps_csv
 
 PAPER_VALUES = Path(__file__).with_name("paper_values.yaml")
-SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
-REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
 TABLE4_COLUMNS = ("lang_id_acc", "cluster_purity", "cf_consistency", "low_resource_avg")
 TABLE4_HEADERS = ("Lang-ID acc ↓", "Cluster purity ↑", "CF consistency ↑", "Low-resource avg ↑")
 NOT_RUN = "not run"
@@ -218,14 +217,6 @@ def _markdown(title: str, caption: str, rows: list[Row], columns, headers, cfg, 
     return "\n".join(lines) + "\n"
 
 
-def _csv_text(header: Sequence[str], records: list[list]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if x is None else x for x in rec] for rec in records])
-    return buf.getvalue()
-
-
 def _table_csv(rows: list[Row], columns, paper_table) -> str:
     """Raw numbers, one line per (row, column): mean, std, paper, diff as separate columns."""
     records = []
@@ -237,7 +228,7 @@ def _table_csv(rows: list[Row], columns, paper_table) -> str:
             records.append([r.paper_row, r.variant, r.space, c, 0 if stat is None else stat.n, mean, std, ref,
                             diff, NOT_RUN if stat is None else "ok"])
     header = ["paper_row", "variant", "space", "column", "n_seeds", "mean", "std", "paper", "diff", "status"]
-    return _csv_text(header, records)
+    return dumps_csv(header, records)
 
 
 def _round(x: float | None) -> float | None:
@@ -376,9 +367,19 @@ def render_report(scores_csv: Path, representations_csv: Path, cfg: ReportConfig
     sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir)
     fig_stats = _figure3_stats(scores, paths[0], cfg)
     atomic_write(out_dir / "figure3.png", _figure3_png(fig_stats, cfg))
-    atomic_write(out_dir / "figure3.csv", _csv_text(["variant", "lang", "mean", "std"], [
+    atomic_write(out_dir / "figure3.csv", dumps_csv(["variant", "lang", "mean", "std"], [
         [v, lang, _round(s.mean), _round(s.std)] for v, lang, s in fig_stats]))
     summary = _summary(cfg, perf, t4)
     atomic_write(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     atomic_write(out_dir / "report.md", _report_md(cfg, sections, perf))
     return summary
+
+
+def merge_long_csv(paths: Sequence[Path]) -> str:
+    """Concatenate long-format CSVs (one per variant) that share one header."""
+    texts = [Path(p).read_text(encoding="utf-8").splitlines(keepends=True) for p in paths]
+    header = texts[0][0]
+    for path, lines in zip(paths, texts):
+        if lines[0] != header:
+            raise ReportError(f"{path}: header {lines[0].strip()!r} differs from {header.strip()!r}")
+    return header + "".join(line for lines in texts for line in lines[1:])
