@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install reproduce test
+.PHONY: install reproduce test paper
 
 $(BIN)/xcrl: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -21,3 +21,6 @@ reproduce: install
 
 test: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
+
+paper: install
+	export PATH="$(abspath $(BIN)):$$PATH"; eval "dvc exp run -n paper $$(xcrl preset paper)"

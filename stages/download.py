@@ -6,26 +6,59 @@ from pathlib import Path
 
 import click
 
-from xcrl_cli.options import load, params_option
+from xcrl_cli.config import SOURCES, TASKS
+from xcrl_cli.options import choice_check, load, params_option, user_errors
 
 
 @click.command()
 @params_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="data/raw", show_default=True,
               help="Folder the datasets are written to.")
+@click.option("--source", type=click.Choice(SOURCES), default=None,
+              help="Override data.source: embedded (generated benchmark) or real (the `datasets` section).")
+@click.option("--task", "tasks", multiple=True, help=f"Only these tasks ({', '.join(TASKS)}); default: data.tasks.")
 @click.option("--cue-strength", type=click.FloatRange(0, 1), default=None,
               help="Override benchmark.cue_strength (embedded source only).")
-def download(params_path: Path, out: Path, cue_strength: float | None) -> None:
-    """Build or fetch the datasets of every task (data.source; `embedded` generates the benchmark of DESIGN §4)."""
+def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str, ...],
+             cue_strength: float | None) -> None:
+    """Build or read the datasets of every task: `embedded` generates the benchmark of DESIGN §4, `real` reads
+    XNLI, PAWS-X, MLDoc and multilingual sentiment from the Hub or local copies. data/raw is replaced whole or not
+    at all."""
+    p = load(params_path)
+    for task in tasks:
+        choice_check("--task", task, p.data.tasks)
+    with user_errors():
+        if (source or p.data.source) == "real":
+            # A task asked for by name must be there; datasets.optional only spares the whole pipeline's run.
+            _real(p, tasks or p.data.tasks, () if tasks else p.datasets.optional, out)
+        else:
+            _embedded(p, tasks or p.data.tasks, out, cue_strength)
+
+
+def _embedded(p, tasks: tuple[str, ...], out: Path, cue_strength: float | None) -> None:
     from dataclasses import asdict
 
     from xcrl_cli.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
 
-    p = load(params_path)
     bench = asdict(p.benchmark)
     if cue_strength is not None:
         bench["cue_strength"] = cue_strength
     cfg = BenchmarkConfig(source_lang=p.data.source_lang, languages=p.data.languages,
-                          low_resource=p.data.low_resource, tasks=p.data.tasks, **bench)
+                          low_resource=p.data.low_resource, tasks=tasks, **bench)
     write_benchmark(generate_benchmark(cfg), out)
     click.echo(f"wrote the embedded benchmark ({len(cfg.tasks)} tasks, {len(cfg.languages)} languages) to {out}")
+
+
+def _real(p, tasks: tuple[str, ...], optional: tuple[str, ...], out: Path) -> None:
+    from xcrl_cli.sources import load_real, write_real
+
+    meta = write_real(p, load_real(p, tasks, optional, echo=click.echo), out)
+    for task, info in meta["tasks"].items():
+        if not info["available"]:
+            click.echo(f"{task}: not run (dataset absent)")
+            continue
+        rows = ", ".join(f"{split} {n}" for split, n in info["rows"].items())
+        skipped = f"; skipped {info['skipped']}" if info["skipped"] else ""
+        click.echo(f"{task}: {rows}; {info['translations']} translations; languages {info['languages']}{skipped}")
+    click.echo(f"parallel pairs per language: {meta['parallel']}; dictionaries: {meta['dictionaries']}")
+    click.echo(f"wrote {out}")

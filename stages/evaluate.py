@@ -22,11 +22,12 @@ def evaluate(params_path, variant, models, raw, pairs_dir, out) -> None:
     """Predict every test set (all languages), score it, and measure language-ID, purity and consistency."""
     from xcrl_cli.evaluate import evaluate_run, write_results
     from xcrl_cli.progress import progress_bar
+    from xcrl_cli.raw import is_not_run
 
     p = load(params_path)
     choice_check("--variant", variant, p.variants)
     out = out or Path("data/eval") / variant
-    runs = [(task, seed) for task in p.data.tasks for seed in p.train.seeds]
+    runs = [(task, seed) for task in p.data.tasks if not is_not_run(models / variant / task) for seed in p.train.seeds]
     results = []
     with user_errors(), progress_bar() as bar:
         job = bar.add_task(f"evaluate {variant}", total=len(runs))

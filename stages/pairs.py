@@ -20,7 +20,7 @@ def pairs(params_path: Path, raw: Path, out: Path, metrics_path: Path) -> None:
     from dataclasses import asdict
 
     from xcrl_cli.io import atomic_dir, write_json
-    from xcrl_cli.pairs import PairsConfig, build_pairs
+    from xcrl_cli.pairs import PairsConfig, build_pairs, describe_stats
 
     p = load(params_path)
     cfg = PairsConfig(**asdict(p.pairs))
@@ -30,5 +30,4 @@ def pairs(params_path: Path, raw: Path, out: Path, metrics_path: Path) -> None:
             stats[task] = build_pairs(raw, tmp, task, cfg)
     write_json(metrics_path, stats)
     for task, s in stats.items():
-        chrf = ", ".join(f"{k} {v['chrf']:.1f}" for k, v in s["counterfactuals"]["train"].items())
-        click.echo(f"{task}: {sum(s['pairs']['kept'].values())} pairs kept; chrF {chrf}")
+        click.echo(describe_stats(task, s))

@@ -16,10 +16,15 @@ from xcrl_cli.options import load, params_option, user_errors
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="data/encoder", show_default=True,
               help="Where the encoder is saved (save_pretrained); model.encoder points here.")
 def pretrain(params_path: Path, corpus: Path, out: Path) -> None:
-    """Train a Unigram tokenizer and an XLM-R-style encoder (masked LM) on the multilingual unlabeled corpus."""
-    from xcrl_cli.pretrain import pretrain_encoder
+    """Train a Unigram tokenizer and an XLM-R-style encoder (masked LM) on the multilingual unlabeled corpus, or,
+    when pretrain.init names a hub model, save a local snapshot of it."""
+    from xcrl_cli.pretrain import pretrain_encoder, snapshot_encoder
 
     p = load(params_path)
+    if p.pretrain.init != "scratch":
+        summary = snapshot_encoder(p.pretrain.init, out)
+        click.echo(f"encoder: {p.pretrain.init}, {summary['parameters']:,} parameters, saved to {out}")
+        return
     with user_errors():
         summary = pretrain_encoder(corpus, out, p.pretrain)
     click.echo(f"encoder: {summary['parameters']:,} parameters, MLM loss {summary['mlm_loss_first']} -> "

@@ -38,6 +38,7 @@ def _dvclive_logger(live_dir: Path):
 def train(params_path, task, variant, seeds, raw, pairs_dir, out, live_root) -> None:
     """Train the model of DESIGN §2 with the variant's loss terms, on source-language labels only."""
     from xcrl_cli.io import atomic_dir, write_json
+    from xcrl_cli.raw import not_run_reason, read_meta, write_not_run
     from xcrl_cli.train import RunSpec, train_run
 
     p = load(params_path)
@@ -45,6 +46,14 @@ def train(params_path, task, variant, seeds, raw, pairs_dir, out, live_root) -> 
     choice_check("--variant", variant, p.variants)
     out = out or Path("data/models") / variant / task
     live_root = live_root or Path("data/live") / variant / task
+    with user_errors():
+        reason = not_run_reason(read_meta(raw), task, raw)
+    if reason:
+        for folder in (out, live_root):
+            with atomic_dir(folder) as tmp:
+                write_not_run(tmp, reason)
+        click.echo(f"{task}/{variant}: not run, its dataset is absent")
+        return
     summaries = []
     with user_errors(), atomic_dir(out) as tmp, atomic_dir(live_root) as live_tmp:
         for seed in seeds or p.train.seeds:

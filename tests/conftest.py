@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("XCRL_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,3 +47,48 @@ def real_dir(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data samples not found at {path} (../shared/data/real is absent)")
     return path
+
+
+def run_cmd(cmd: list[str], cwd: Path, ok: bool = True, **env: str) -> subprocess.CompletedProcess:
+    """Run a command with this interpreter's bin first on PATH; assert success unless `ok` is False."""
+    full_env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
+    done = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True)
+    if ok:
+        assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def commit(root: Path, message: str) -> None:
+    run_cmd(["git", "add", "-A"], root)
+    run_cmd(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], root)
+
+
+def dvc_project(root: Path, params: dict) -> Path:
+    """A git + DVC project at `root` with this repo's library, stages, dvc.yaml and the given params, committed
+    (dvclive needs a commit to attach its experiment to)."""
+    for name in ("xcrl_cli", "stages"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run_cmd(["git", "init", "-q"], root)
+    run_cmd(["dvc", "init", "-q"], root)
+    commit(root, "tiny project")
+    return root
+
+
+MLDOC_ENGLISH_TRAIN = (
+    "CCAT\tb'Germany\\'s minister said\\nprices fell.'\n"
+    "GCAT\tb\"It's Caf\\xc3\\xa9 \\\"Zo\\xc3\\xa9\\\" day.\"\n"
+    "MCAT\tb''\n"
+)
+
+
+def write_mldoc(root: Path) -> Path:
+    """A small MLDoc folder as the MLDoc script writes it, `b'...'` literals (Python 3 quirk) included."""
+    root.mkdir(exist_ok=True)
+    (root / "english.train.1000").write_text(MLDOC_ENGLISH_TRAIN, encoding="utf-8")
+    (root / "english.dev").write_text("ECAT\tTrade gap narrows.\n", encoding="utf-8")
+    (root / "english.test").write_text("MCAT\tBonds rally.\n", encoding="utf-8")
+    (root / "german.test").write_text("CCAT\t Größere Gewinne für Bäcker.\nGCAT\tb'x' is plain here\n",
+                                      encoding="utf-8")
+    return root

@@ -105,3 +105,11 @@ def test_registry_declares_the_segments_each_term_needs():
     assert LOSSES["task"].needs == frozenset()
     assert LOSSES["cf"].needs == {"cf"}
     assert {"pair"} <= LOSSES["inv"].needs and {"pair"} <= LOSSES["sem"].needs
+
+
+def test_pair_terms_compare_anchor_and_pair_when_a_parallel_corpus_supplies_the_anchor():
+    """[x (labelled), anchor a, pair b]: L_sem and L_inv measure ‖a − b‖², never ‖x − b‖²."""
+    z = torch.tensor([[9.0, 9.0], [1.0, 0.0], [1.0, 2.0]])
+    s = Segments(torch.tensor([0]), torch.tensor([0, 0, 1]), n_src=1, n_pair=1, n_anchor=1)
+    assert sem_loss(out_of(z_inv=z), s, OPTS).item() == pytest.approx(4.0)
+    assert inv_loss(out_of(r=z), s, OPTS).item() == pytest.approx(4.0)

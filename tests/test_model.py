@@ -7,10 +7,10 @@ import torch
 from conftest import ROOT
 
 from xcrl_cli.adversary import grl_coefficient, reverse_grad
-from xcrl_cli.batches import Batch, pad
+from xcrl_cli.batches import Batch, TrainSet, encode, train_batch
 from xcrl_cli.config import load_params
 from xcrl_cli.gate import CausalGate
-from xcrl_cli.losses import Segments, needed_segments, total_loss
+from xcrl_cli.losses import needed_segments, total_loss
 from xcrl_cli.model import build_model
 
 VARIANTS = list(load_params(ROOT / "params.yaml").variants)
@@ -38,33 +38,46 @@ def test_causal_gate_is_sigmoid_weighted_input():
     assert torch.allclose(gate(torch.tensor([[4.0, 3.0]])), torch.tensor([[2.0, 3.0]]))
 
 
-def _batch(tiny_encoder, segments: frozenset[str]) -> Batch:
+def _batch(tiny_encoder, segments: frozenset[str], anchored: bool = False) -> Batch:
+    """A real training batch from `train_batch`; `anchored` gives the pairs parallel-corpus source sides."""
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tiny_encoder)
-    src = ["the market runs", "the bank sees not", "a good vote", "bad rain city"]
-    pair = ["marketen runsen", "banken seesen", "gooden voteen", "baden rainen"]
-    cf = ["marke the runs", "not the bank sees", "A good vote.", "bad rain"]
-    texts = src + pair * ("pair" in segments) + cf * ("cf" in segments)
-    langs = [0] * 4 + [1] * 4 * ("pair" in segments) + [2] * 4 * ("cf" in segments)
-    ids, mask = pad(tok(texts)["input_ids"], tok.pad_token_id)
-    return Batch(ids, mask, torch.tensor(langs), torch.tensor([0, 1, 2, 0]), 4,
-                 4 * ("pair" in segments), 4 * ("cf" in segments))
+    lang_index = {"en": 0, "de": 1, "fr": 2}
+    rows = [{"id": str(i), "lang": "en", "text": t} for i, t in
+            enumerate(["the market runs", "the bank sees not", "a good vote", "bad rain city"])]
+    pairs = [{"lang": "de", "text": t} for t in ["marketen runsen", "banken seesen", "gooden voteen", "baden rainen"]]
+    anchors = [{"lang": "en", "text": t} for t in ["a city runs", "the rain sees", "not the vote", "good bank"]]
+    cfs = [{"lang": "fr", "text": t} for t in ["marke the runs", "not the bank sees", "A good vote.", "bad rain"]]
+    data = TrainSet(src=encode(tok, rows, lang_index, 32), pair=encode(tok, pairs, lang_index, 32),
+                    cf=encode(tok, cfs, lang_index, 32), labels=torch.tensor([0, 1, 2, 0]), ids=[r["id"] for r in rows],
+                    anchor=encode(tok, anchors, lang_index, 32) if anchored else None)
+    return train_batch(data, [0, 1, 2, 3], segments, tok.pad_token_id)
 
 
+def test_anchored_batch_puts_the_pairs_source_sides_between_sources_and_pairs(tiny_encoder):
+    batch = _batch(tiny_encoder, frozenset({"pair", "cf"}), anchored=True)
+    seg = batch.segments
+    assert (batch.n_src, batch.n_anchor, batch.n_pair, batch.n_cf) == (4, 4, 4, 4)
+    assert seg.lang_ids[seg.anchor].tolist() == [0] * 4 and seg.lang_ids[seg.pair].tolist() == [1] * 4
+    assert seg.lang_ids[seg.cf].tolist() == [2] * 4
+    assert _batch(tiny_encoder, frozenset({"cf"}), anchored=True).n_anchor == 0  # no pair term, no anchors encoded
+
+
+@pytest.mark.parametrize("anchored", [False, True], ids=["translations", "parallel-corpus"])
 @pytest.mark.parametrize("name", VARIANTS)
-def test_every_variant_builds_and_takes_an_optimisation_step(name, params, tiny_encoder):
+def test_every_variant_builds_and_takes_an_optimisation_step(name, anchored, params, tiny_encoder):
     variant = params.variant(name)
     torch.manual_seed(0)
     model = build_model(params.model, variant, n_labels=3, n_languages=3, encoder_path=str(tiny_encoder))
     assert (model.disentangler is not None) == variant.disentangle
     assert (model.discriminator is not None) == (variant.weight("adv") > 0)
     segments = needed_segments(variant)
-    batch = _batch(tiny_encoder, segments)
+    batch = _batch(tiny_encoder, segments, anchored)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     before = {k: v.clone() for k, v in model.named_parameters()}
     out = model(batch.input_ids, batch.attention_mask, grl_coeff=0.5)
-    seg = Segments(batch.labels, batch.lang_ids, batch.n_src, batch.n_pair, batch.n_cf)
+    seg = batch.segments
     loss, terms = total_loss(variant, out, seg, params.model)
     assert set(terms) == set(variant.active_terms) and torch.isfinite(loss)
     loss.backward()
@@ -80,7 +93,7 @@ def test_adversarial_gradient_reaching_the_encoder_is_reversed(params, tiny_enco
     torch.manual_seed(0)
     model = build_model(params.model, variant, n_labels=3, n_languages=3, encoder_path=str(tiny_encoder))
     batch = _batch(tiny_encoder, frozenset({"pair"}))
-    seg = Segments(batch.labels, batch.lang_ids, batch.n_src, batch.n_pair, batch.n_cf)
+    seg = batch.segments
 
     def encoder_grad(through_grl: bool) -> torch.Tensor:
         model.zero_grad()

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, commit, dvc_project, run_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -38,30 +34,16 @@ def _tiny_params() -> dict:
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+    done = run_cmd(cmd, cwd)
     return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("project")
-    for name in ("xcrl_cli", "stages"):
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
-    (root / "params.yaml").write_text(yaml.safe_dump(_tiny_params(), sort_keys=False))
-    _run(["git", "init", "-q"], root)
-    _run(["dvc", "init", "-q"], root)
-    _commit(root, "tiny project")  # dvclive needs a commit to attach its experiment to
+    root = dvc_project(tmp_path_factory.mktemp("project"), _tiny_params())
     _run(["dvc", "repro"], root)
-    _commit(root, "tiny run")  # the baseline `dvc params diff` compares against
+    commit(root, "tiny run")  # the baseline `dvc params diff` compares against
     return root
-
-
-def _commit(root: Path, message: str) -> None:
-    _run(["git", "add", "-A"], root)
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], root)
 
 
 def test_repro_writes_every_table_and_the_figure(project):

@@ -1,7 +1,8 @@
 """Training and evaluation batches: tokenised once, padded per batch, source/pair/counterfactual concatenated.
 
-A training batch is one tensor of up to 3B sequences — the B source examples, then their pairs, then their
-counterfactuals — so the encoder runs once per step whatever the variant (DESIGN §2). Which segments are included
+A training batch is one tensor of up to 4B sequences — the B source examples, the source sides of their pairs when
+the pairs come from a parallel corpus rather than translations of the examples, the pairs, the counterfactuals — so
+the encoder runs once per step whatever the variant (DESIGN §2). Which segments are included
 is decided by the variant's enabled loss terms (`losses.needed_segments`).
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .io import read_jsonl
+from .losses import Segments
 
 
 @dataclass
@@ -50,13 +52,18 @@ def pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]
 
 @dataclass
 class TrainSet:
-    """The source examples of one task with their pair and counterfactual, tokenised, aligned by position."""
+    """The source examples of one task with their pair and counterfactual, tokenised, aligned by position.
+
+    `anchor` holds the pairs' source sides when they are parallel-corpus sentences, None when each pair translates
+    its source example.
+    """
 
     src: Encoded
     pair: Encoded
     cf: Encoded
     labels: torch.Tensor  # (n,)
     ids: list[str]
+    anchor: Encoded | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -66,7 +73,12 @@ def load_train_set(pairs_file: Path, tokenizer, lang_index: dict[str, int], max_
     rows = read_jsonl(pairs_file)
     if not rows:
         raise ValueError(f"{pairs_file}: no training examples; check the `pairs` stage's filters and its metrics")
+    anchored = [r for r in rows if "anchor" in r["pair"]]
+    if anchored and len(anchored) != len(rows):
+        raise ValueError(f"{pairs_file}: {len(anchored)} of {len(rows)} pairs have an `anchor`; a task's pairs come "
+                         "either all from translations (no anchor) or all from a parallel corpus (an anchor each)")
     return TrainSet(
+        anchor=encode(tokenizer, [r["pair"]["anchor"] for r in rows], lang_index, max_length) if anchored else None,
         src=encode(tokenizer, rows, lang_index, max_length),
         pair=encode(tokenizer, [r["pair"] for r in rows], lang_index, max_length),
         cf=encode(tokenizer, [r["counterfactual"] for r in rows], lang_index, max_length),
@@ -84,11 +96,17 @@ class Batch:
     n_src: int
     n_pair: int
     n_cf: int
+    n_anchor: int
+
+    @property
+    def segments(self) -> Segments:
+        return Segments(self.labels, self.lang_ids, self.n_src, self.n_pair, self.n_cf, self.n_anchor)
 
 
 def train_batch(data: TrainSet, index: list[int], segments: frozenset[str], pad_id: int) -> Batch:
     """Concatenate the source examples at `index` with their pairs and counterfactuals when `segments` asks."""
-    parts = [data.src] + [data.pair] * ("pair" in segments) + [data.cf] * ("cf" in segments)
+    anchors = [data.anchor] if "pair" in segments and data.anchor is not None else []
+    parts = [data.src] + anchors + [data.pair] * ("pair" in segments) + [data.cf] * ("cf" in segments)
     seqs = [enc.ids[i] for enc in parts for i in index]
     langs = [enc.langs[i] for enc in parts for i in index]
     ids, mask = pad(seqs, pad_id)
@@ -101,6 +119,7 @@ def train_batch(data: TrainSet, index: list[int], segments: frozenset[str], pad_
         n_src=n,
         n_pair=n * ("pair" in segments),
         n_cf=n * ("cf" in segments),
+        n_anchor=n * len(anchors),
     )
 
 

@@ -23,3 +23,20 @@ def main() -> None:
 
 for command in (download, pairs, pretrain, train, evaluate, report):
     main.add_command(command)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
+def preset(name: str, params_path: str) -> None:
+    """Print the `dvc exp run -S ...` arguments of preset NAME (checked against params.yaml first).
+
+    Example: dvc exp run -n paper $(xcrl preset paper)
+    """
+    from xcrl_cli import presets
+    from xcrl_cli.config import load_yaml
+    from xcrl_cli.options import user_errors
+
+    with user_errors(), open(params_path, encoding="utf-8") as f:
+        presets.validate(load_yaml(f.read()), name)
+    click.echo(presets.set_param_args(name))

@@ -8,6 +8,7 @@ fails in a second rather than after an hour of training.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,8 +17,21 @@ from typing import Any
 
 import yaml
 
+class _YamlLoader(yaml.SafeLoader):
+    """YAML 1.2 floats: PyYAML reads `2e-05` (what `dvc exp run -S` writes for 0.00002) as a string."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+
+
+def load_yaml(text: str):
+    return yaml.load(text, Loader=_YamlLoader)
+
+
 TASKS = ("xnli", "pawsx", "mldoc", "sentiment")
-SOURCES = ("embedded",)
+SOURCES = ("embedded", "real")
 LOSS_TERMS = ("task", "contrastive", "sem", "orth", "adv", "inv", "cf", "align")
 
 
@@ -50,6 +64,47 @@ class BenchmarkParams:
 
 
 @dataclass(frozen=True)
+class HubOrLocal:
+    """A dataset read from the Hugging Face Hub (`hub`, a dataset id) or from a folder in its original layout
+    (`local`, which wins when set)."""
+
+    hub: str | None = None
+    local: str | None = None
+
+
+@dataclass(frozen=True)
+class MLDocSource:
+    local: str | None = None
+    train_size: int = 1000  # which English training file of the MLDoc script: 1000, 2000, 5000 or 10000
+
+
+@dataclass(frozen=True)
+class ParallelSource:
+    hub: str | None = None
+    local: str | None = None
+    max_pairs: int = 20000  # per target language
+
+
+@dataclass(frozen=True)
+class DictionarySource:
+    url: str | None = None  # base URL of MUSE's `<src>-<tgt>.txt` files, read through `datasets`
+    local: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetsParams:
+    """The paper's datasets, read when data.source is `real` (issue 3, DESIGN §1)."""
+
+    xnli: HubOrLocal = field(default_factory=HubOrLocal)
+    pawsx: HubOrLocal = field(default_factory=HubOrLocal)
+    mldoc: MLDocSource = field(default_factory=MLDocSource)
+    sentiment: HubOrLocal = field(default_factory=HubOrLocal)
+    parallel: ParallelSource = field(default_factory=ParallelSource)
+    dictionaries: DictionarySource = field(default_factory=DictionarySource)
+    optional: tuple[str, ...] = ("mldoc",)  # tasks marked "not run" when absent, instead of failing `download`
+
+
+@dataclass(frozen=True)
 class PairsParams:
     seed: int = 0
     min_len_ratio: float = 0.5
@@ -63,6 +118,7 @@ class PairsParams:
 
 @dataclass(frozen=True)
 class PretrainConfig:
+    init: str = "scratch"  # scratch = train the tiny encoder below; a hub id (xlm-roberta-base) = snapshot it
     seed: int = 0
     vocab_size: int = 4000
     hidden_size: int = 64
@@ -104,6 +160,8 @@ class TrainConfig:
     max_length: int = 64
     eval_every: int = 25
     max_grad_norm: float = 1.0
+    device: str = "auto"  # auto (cuda when available) | cpu | cuda
+    precision: str = "fp32"  # fp32 | bf16 (autocast; CUDA only)
 
 
 @dataclass(frozen=True)
@@ -143,6 +201,7 @@ class ReportParams:
 class Params:
     data: DataConfig
     benchmark: BenchmarkParams
+    datasets: DatasetsParams
     pairs: PairsParams
     pretrain: PretrainConfig
     model: ModelConfig
@@ -160,6 +219,15 @@ class Params:
 def _check_type(value: Any, hint: Any, key: str) -> Any:
     """Coerce `value` to the annotated type or raise naming the key; ints are accepted where floats are expected."""
     origin = typing.get_origin(hint)
+    if isinstance(hint, types.UnionType):
+        if value is None and type(None) in typing.get_args(hint):
+            return None
+        inner = [h for h in typing.get_args(hint) if h is not type(None)]
+        if len(inner) != 1:
+            raise ConfigError(f"{key}: union types other than `T | None` are not supported in params")
+        return _check_type(value, inner[0], key)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
@@ -179,8 +247,6 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
         _, val_t = typing.get_args(hint)
         return {str(k): _check_type(v, val_t, f"{key}.{k}") for k, v in value.items()}
-    if isinstance(hint, types.UnionType):
-        raise ConfigError(f"{key}: union types are not supported in params")
     return value
 
 
@@ -210,6 +276,8 @@ def _validate(p: Params) -> None:
     _one_of("data.source", p.data.source, SOURCES)
     for task in p.data.tasks:
         _one_of("data.tasks", task, TASKS)
+    for task in p.datasets.optional:
+        _one_of("datasets.optional", task, TASKS)
     _one_of("data.source_lang", p.data.source_lang, list(p.data.languages))
     for lang in p.data.low_resource:
         _one_of("data.low_resource", lang, list(p.data.languages))
@@ -217,6 +285,8 @@ def _validate(p: Params) -> None:
     _one_of("model.orth_mode", p.model.orth_mode, ("per_sample", "batch"))
     _one_of("model.align_mode", p.model.align_mode, ("coral", "mmd"))
     _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
+    _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
+    _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
     if not 0.0 <= p.benchmark.cue_strength <= 1.0:
         raise ConfigError(f"benchmark.cue_strength: {p.benchmark.cue_strength} must lie in [0, 1]")
     mix_total = sum(p.pairs.counterfactual_mix.values())
@@ -277,7 +347,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ConfigError(f"{path}: not found; run from the project root or pass --params")
     with path.open(encoding="utf-8") as f:
         try:
-            raw = yaml.safe_load(f)
+            raw = load_yaml(f.read())
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: not valid YAML: {err}") from None
     return parse_params(raw, str(path))

@@ -15,11 +15,11 @@ import torch
 
 from .batches import encode
 from .config import EvaluateConfig, ModelConfig, Variant
-from .inference import infer
+from .inference import infer, resolve_device
 from .io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
 from .metrics import clustering_purity, counterfactual_consistency, language_id_accuracy, task_scores
 from .model import XcrlModel, load_encoder
-from .train import read_meta
+from .raw import read_meta, task_meta
 
 SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
 REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
@@ -48,20 +48,22 @@ def _score_rows(key: dict, rows: list[dict], pred: np.ndarray, n_labels: int) ->
     out = []
     for lang in sorted(set(langs)):
         m = langs == lang
-        out += [{**key, "lang": lang, "metric": k, "value": v} for k, v in task_scores(gold[m], pred[m], n_labels).items()]
+        scores = task_scores(gold[m], pred[m], n_labels)
+        out += [{**key, "lang": lang, "metric": k, "value": v} for k, v in scores.items()]
     return out
 
 
-def _representation_rows(key: dict, rows: list[dict], spaces: dict[str, torch.Tensor], cfg: EvaluateConfig) -> list[dict]:
+def _representation_rows(key: dict, rows: list[dict], spaces: dict[str, torch.Tensor],
+                         cfg: EvaluateConfig) -> list[dict]:
+    """Language-ID and purity per space; a metric the test set cannot support (see metrics.py) is left out."""
     langs = np.array([r["lang"] for r in rows])
     meanings = [r["meaning_id"] for r in rows]
     out = []
     for space, x in spaces.items():
         x = x.numpy()
-        lid = language_id_accuracy(x, langs, meanings, cfg.seed, cfg.probe_max_iter)
-        purity = clustering_purity(x, meanings, cfg.cluster_meanings, cfg.seed)
-        out += [{**key, "space": space, "metric": "lang_id_acc", "value": lid},
-                {**key, "space": space, "metric": "cluster_purity", "value": purity}]
+        values = {"lang_id_acc": language_id_accuracy(x, langs, meanings, cfg.seed, cfg.probe_max_iter),
+                  "cluster_purity": clustering_purity(x, meanings, langs, cfg.cluster_meanings, cfg.seed)}
+        out += [{**key, "space": space, "metric": m, "value": v} for m, v in values.items() if v is not None]
     return out
 
 
@@ -74,17 +76,18 @@ def evaluate_run(
     task = key["task"]
     meta = read_meta(raw_dir)
     lang_index = {lang: i for i, lang in enumerate(meta["languages"])}
-    n_labels = len(meta["tasks"][task]["labels"])
-    model = load_run(run_dir, n_labels, len(lang_index))
+    n_labels = len(task_meta(meta, task, raw_dir)["labels"])
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    model = load_run(run_dir, n_labels, len(lang_index)).to(resolve_device(config["train"]["device"]))
     tokenizer = AutoTokenizer.from_pretrained(config["model"]["encoder"])
     max_length = config["train"]["max_length"]
 
     test_rows = read_jsonl(raw_dir / task / "test.jsonl")
-    logits, spaces = infer(model, encode(tokenizer, test_rows, lang_index, max_length), batch_size, tokenizer.pad_token_id)
+    pad_id = tokenizer.pad_token_id
+    logits, spaces = infer(model, encode(tokenizer, test_rows, lang_index, max_length), batch_size, pad_id)
     pred = logits.argmax(-1).numpy()
     cf_rows = read_jsonl(pairs_dir / task / "test_cf.jsonl")
-    cf_logits, _ = infer(model, encode(tokenizer, cf_rows, lang_index, max_length), batch_size, tokenizer.pad_token_id)
+    cf_logits, _ = infer(model, encode(tokenizer, cf_rows, lang_index, max_length), batch_size, pad_id)
     position = {r["id"]: i for i, r in enumerate(test_rows)}
     pred_of_x = pred[[position[r["id"]] for r in cf_rows]]
     pred_cf = cf_logits.argmax(-1).numpy()
@@ -93,7 +96,8 @@ def evaluate_run(
     result.scores = _score_rows(key, test_rows, pred, n_labels)
     result.representations = _representation_rows(key, test_rows, spaces, cfg)
     result.representations.append(
-        {**key, "space": "prediction", "metric": "cf_consistency", "value": counterfactual_consistency(pred_of_x, pred_cf)}
+        {**key, "space": "prediction", "metric": "cf_consistency",
+         "value": counterfactual_consistency(pred_of_x, pred_cf)}
     )
     result.predictions = [
         {**key, "id": r["id"], "lang": r["lang"], "label": r["label"], "pred": int(p)} for r, p in zip(test_rows, pred)

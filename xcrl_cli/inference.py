@@ -7,6 +7,21 @@ import torch
 from .batches import Encoded, eval_batches
 
 
+def resolve_device(name: str) -> torch.device:
+    """`auto` is CUDA when a GPU is visible, else CPU; asking for `cuda` without one fails here, not mid-run."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device: 'cuda' requested but no CUDA device is visible; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast on CUDA when asked; on CPU, or for fp32, a context that changes nothing."""
+    enabled = precision == "bf16" and device.type == "cuda"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
 @torch.no_grad()
 def infer(model, enc: Encoded, batch_size: int, pad_id: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Logits (n, C) and representations {space: (n, d)} of every sequence of `enc`, in `enc`'s order."""

@@ -1,15 +1,16 @@
 """The loss terms of formulas 2 and 4, one small function each, registered in `LOSSES`.
 
 Every term has the same signature `(out, seg, opts) -> scalar`. A batch is one concatenated forward pass over up to
-three segments: the source examples x (labelled), their parallel pairs x_j and their counterfactuals x̃
-(`Segments` says where each lies). A term declares which extra segments it needs, so a variant whose enabled terms
-need no pairs or counterfactuals never encodes them. The objective is the weighted sum over the terms whose weight is
-non-zero (`total_loss`); a new term is one function and one registry entry.
+four segments: the source examples x (labelled), the source sides of the parallel pairs when they are not x itself,
+the target sides x_j and the counterfactuals x̃ (`Segments` says where each lies). A term declares which extra
+segments it needs, so a variant whose enabled terms need no pairs or counterfactuals never encodes them. The
+objective is the weighted sum over the terms whose weight is non-zero (`total_loss`); a new term is one function and
+one registry entry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -21,9 +22,12 @@ from .model import ModelOutput
 
 @dataclass
 class Segments:
-    """Where the segments of a concatenated batch lie: [0, n_src) source, then n_pair pairs, then n_cf counterfactuals.
+    """Where the segments of a concatenated batch lie: [0, n_src) source, then n_anchor anchors, n_pair pairs and
+    n_cf counterfactuals. Counterfactual i belongs to source example i; pair i translates anchor i.
 
-    Pair i and counterfactual i belong to source example i.
+    With translate-train data a pair translates the source example itself, so there are no anchors (`anchor` is the
+    source segment). With a general parallel corpus (tasks that ship no translations) the pair's source side is an
+    unlabelled sentence of its own, encoded in the anchor segment.
     """
 
     labels: torch.Tensor  # (n_src,) source-language labels; target-language labels never enter training
@@ -31,18 +35,28 @@ class Segments:
     n_src: int
     n_pair: int = 0
     n_cf: int = 0
+    n_anchor: int = 0
+
+    def to(self, device: torch.device) -> Segments:
+        return replace(self, labels=self.labels.to(device), lang_ids=self.lang_ids.to(device))
 
     @property
     def src(self) -> slice:
         return slice(0, self.n_src)
 
     @property
+    def anchor(self) -> slice:
+        return slice(self.n_src, self.n_src + self.n_anchor) if self.n_anchor else self.src
+
+    @property
     def pair(self) -> slice:
-        return slice(self.n_src, self.n_src + self.n_pair)
+        start = self.n_src + self.n_anchor
+        return slice(start, start + self.n_pair)
 
     @property
     def cf(self) -> slice:
-        return slice(self.n_src + self.n_pair, self.n_src + self.n_pair + self.n_cf)
+        start = self.n_src + self.n_anchor + self.n_pair
+        return slice(start, start + self.n_cf)
 
 
 def _sq_dist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -59,7 +73,7 @@ def contrastive_loss(out: ModelOutput, seg: Segments, opts: ModelConfig) -> torc
 
     L = ½ [CE(S, I) + CE(Sᵀ, I)],  S_ik = cos(r_i, r_k^pair) / τ.
     """
-    a = F.normalize(out.r[seg.src], dim=-1)
+    a = F.normalize(out.r[seg.anchor], dim=-1)
     b = F.normalize(out.r[seg.pair], dim=-1)
     sim = a @ b.T / opts.temperature  # (B, B)
     target = torch.arange(sim.shape[0], device=sim.device)
@@ -68,7 +82,7 @@ def contrastive_loss(out: ModelOutput, seg: Segments, opts: ModelConfig) -> torc
 
 def sem_loss(out: ModelOutput, seg: Segments, opts: ModelConfig) -> torch.Tensor:
     """λ1 term of formula 2: mean over pairs (i, j) ∈ P of ‖z_inv(x_i) − z_inv(x_j)‖²."""
-    return _sq_dist(out.z_inv[seg.src], out.z_inv[seg.pair])
+    return _sq_dist(out.z_inv[seg.anchor], out.z_inv[seg.pair])
 
 
 def _orth_per_sample(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -104,7 +118,7 @@ def adv_loss(out: ModelOutput, seg: Segments, opts: ModelConfig) -> torch.Tensor
 
 def inv_loss(out: ModelOutput, seg: Segments, opts: ModelConfig) -> torch.Tensor:
     """α term of formula 4: mean over pairs (i, j) ∈ P of ‖r_i − r_j‖²."""
-    return _sq_dist(out.r[seg.src], out.r[seg.pair])
+    return _sq_dist(out.r[seg.anchor], out.r[seg.pair])
 
 
 def cf_loss(out: ModelOutput, seg: Segments, opts: ModelConfig) -> torch.Tensor:

@@ -28,26 +28,40 @@ def split_by_meaning(meaning_ids: list[str], seed: int) -> tuple[np.ndarray, np.
     return mask, ~mask
 
 
-def language_id_accuracy(x: np.ndarray, langs: np.ndarray, meaning_ids: list[str], seed: int, max_iter: int) -> float:
+def language_id_accuracy(x: np.ndarray, langs: np.ndarray, meaning_ids: list[str], seed: int,
+                         max_iter: int) -> float | None:
     """Accuracy of a logistic-regression language probe trained on one half of the meanings, scored on the other.
 
     Lower is better on z_inv (chance = 1 / number of languages): the space should not tell languages apart.
+    None when the training half holds fewer than two languages (tiny samples), where no probe can be fitted.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     train, test = split_by_meaning(meaning_ids, seed)
+    if len(set(langs[train])) < 2 or not test.any():
+        return None
     scaler = StandardScaler().fit(x[train])
     probe = LogisticRegression(max_iter=max_iter).fit(scaler.transform(x[train]), langs[train])
     return float(probe.score(scaler.transform(x[test]), langs[test]))
 
 
-def clustering_purity(x: np.ndarray, meaning_ids: list[str], n_meanings: int, seed: int) -> float:
+def clustering_purity(x: np.ndarray, meaning_ids: list[str], langs: np.ndarray, n_meanings: int,
+                      seed: int) -> float | None:
     """k-means (k = meanings sampled) on the renderings of `n_meanings` meanings in every language; purity against
-    the meaning id: Σ_clusters max_meaning |cluster ∩ meaning| / n. High when translations land together."""
+    the meaning id: Σ_clusters max_meaning |cluster ∩ meaning| / n. High when translations land together.
+
+    Only meanings rendered in at least two languages count: a test set that is not parallel (MLDoc, sentiment) gives
+    every example its own meaning, where purity would be 1 by construction. None when fewer than two such meanings.
+    """
     from sklearn.cluster import KMeans
 
-    unique = sorted(set(meaning_ids))
+    langs_of: dict[str, set] = {}
+    for m, lang in zip(meaning_ids, langs):
+        langs_of.setdefault(m, set()).add(lang)
+    unique = sorted(m for m, ls in langs_of.items() if len(ls) >= 2)
+    if len(unique) < 2:
+        return None
     rng = np.random.default_rng(seed)
     chosen = set(rng.permutation(unique)[: min(n_meanings, len(unique))].tolist())
     rows = np.array([m in chosen for m in meaning_ids])

@@ -9,6 +9,7 @@ from typing import Iterator
 import click
 
 from .config import ConfigError, Params, load_params
+from .corpora.schema import DatasetUnavailable
 
 params_option = click.option(
     "--params",
@@ -32,6 +33,8 @@ def user_errors() -> Iterator[None]:
         yield
     except (ConfigError, FileNotFoundError) as err:
         raise click.UsageError(str(err)) from None
+    except DatasetUnavailable as err:
+        raise click.ClickException(str(err)) from None
 
 
 def choice_check(name: str, value: str, allowed) -> str:

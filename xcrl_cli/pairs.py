@@ -3,6 +3,10 @@
 Reads the `download` stage's raw folder (source-language train set, its machine translations, the parallel test set,
 MUSE dictionaries) and writes `out_dir/{task}/train.jsonl` and `test_cf.jsonl`. Target-language labels are never
 read: translations carry none, and a pair is only `{lang, text, text_pair}` (zero-shot transfer).
+
+A task that ships no translations (MLDoc, sentiment) takes its pairs from the general parallel corpus instead: each
+training example is given one clean corpus pair, whose source side travels with it as the pair's `anchor`, so the
+pair losses compare the two sides of a real translation (DESIGN §3).
 """
 
 from __future__ import annotations
@@ -26,12 +30,16 @@ from xcrl_cli.counterfactuals import (
     sample_counterfactual,
     word_tokenizer,
 )
+from xcrl_cli.corpora.dictionaries import parse_pairs
+from xcrl_cli.corpora.lines import read_lines
 from xcrl_cli.io import atomic_write, dumps_jsonl
+from xcrl_cli.raw import not_run_reason, read_meta, write_not_run
 
-__all__ = ["PairsConfig", "build_pairs", "load_muse", "word_tokenizer", "COUNTERFACTUAL_KINDS"]
+__all__ = ["PairsConfig", "build_pairs", "describe_stats", "load_muse", "word_tokenizer", "COUNTERFACTUAL_KINDS"]
 
 _EXAMPLE_KEYS = ("id", "meaning_id", "task", "lang", "split", "text", "text_pair", "label", "cue_label")
 _TRANSLATION_KEYS = ("id", "lang", "text", "text_pair")
+_PARALLEL_KEYS = ("lang", "source", "target")
 # Separate random streams, so that changing the counterfactual mix does not change which pairs are chosen.
 _STREAM_PAIRS, _STREAM_TRAIN_CF, _STREAM_TEST_CF = 0, 1, 2
 
@@ -69,20 +77,11 @@ class PairsConfig:
 
 
 def load_muse(path: Path) -> dict[str, list[str]]:
-    """MUSE dictionary `src<sep>tgt` per line -> {src: [tgt, ...]} in file order.
-
-    The separator is a space in some real files and a TAB in others, so we split on any whitespace, as MUSE does.
-    """
+    """MUSE dictionary `src<sep>tgt` per line -> {src: [tgt, ...]} in file order, each translation once."""
     dictionary: dict[str, list[str]] = defaultdict(list)
-    with Path(path).open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2:
-                raise ValueError(f"{path}:{lineno}: expected 'source<space or TAB>target', got {line.rstrip()!r}")
-            if fields[1] not in dictionary[fields[0]]:
-                dictionary[fields[0]].append(fields[1])
+    for source, target in parse_pairs(str(path), read_lines(Path(path))):
+        if target not in dictionary[source]:
+            dictionary[source].append(target)
     return dict(dictionary)
 
 
@@ -171,14 +170,64 @@ class _PairChooser:
         return None
 
 
+def _read_parallel(path: Path, source_lang: str, languages: list[str]) -> dict[str, list[tuple[Surface, Surface]]]:
+    """The general parallel corpus: target lang -> [(source sentence, target sentence)] in file order."""
+    corpus: dict[str, list[tuple[Surface, Surface]]] = defaultdict(list)
+    for lineno, row in _read_jsonl(path, _PARALLEL_KEYS):
+        if row["lang"] not in languages:
+            raise ValueError(f"{path}:{lineno}: lang {row['lang']!r} is not a target language; valid: {languages}")
+        corpus[row["lang"]].append((Surface(source_lang, row["source"]), Surface(row["lang"], row["target"])))
+    return dict(sorted(corpus.items()))
+
+
+def _clean_corpus(corpus: dict[str, list[tuple[Surface, Surface]]], chooser: _PairChooser) -> dict[str, list]:
+    """The corpus pairs passing every filter, per language; the chooser counts what each filter dropped."""
+    clean: dict[str, list[tuple[Surface, Surface]]] = {}
+    for lang, pairs in corpus.items():
+        kept = []
+        for src, tgt in pairs:
+            reason = _pair_filter(src, tgt, chooser.cfg)
+            key = (src.text, tgt.text)
+            if reason is None and key in chooser.seen:
+                reason = "duplicate"
+            if reason:
+                chooser.dropped[reason][lang] += 1
+                continue
+            chooser.seen.add(key)
+            kept.append((src, tgt))
+        chooser.kept[lang] = len(kept)
+        if kept:
+            clean[lang] = kept
+    return clean
+
+
+def _corpus_pairs(clean: dict[str, list], n: int, rng: np.random.Generator) -> list[tuple[Surface, Surface]]:
+    """n corpus pairs: languages uniformly, pairs within a language in a random order, reused only when exhausted."""
+    langs = list(clean)
+    if not langs:
+        raise ValueError("the parallel corpus has no clean pair in any target language; see the pairs stage metrics")
+    orders = {lang: rng.permutation(len(clean[lang])) for lang in langs}
+    used: dict[str, int] = defaultdict(int)
+    out = []
+    for lang_i in rng.integers(len(langs), size=n):
+        lang = langs[lang_i]
+        out.append(clean[lang][orders[lang][used[lang] % len(clean[lang])]])
+        used[lang] += 1
+    return out
+
+
 def _context(cfg: PairsConfig, renderings: dict[str, Surface], avoid_lang: str | None,
              dictionaries: dict[str, dict[str, list[str]]]) -> CounterfactualContext:
     return CounterfactualContext(renderings=renderings, avoid_lang=avoid_lang, dictionaries=dictionaries,
                                  code_switch_rate=cfg.code_switch_rate, word_order_window=cfg.word_order_window)
 
 
+def _side(surface: Surface) -> dict:
+    return {"lang": surface.lang, "text": surface.text, "text_pair": surface.text_pair}
+
+
 def _record(kind: str, surface: Surface) -> dict:
-    return {"kind": kind, "lang": surface.lang, "text": surface.text, "text_pair": surface.text_pair}
+    return {"kind": kind, **_side(surface)}
 
 
 def _surface_stats(changes: list[tuple[str, Surface, Surface]]) -> dict:
@@ -194,11 +243,40 @@ def _surface_stats(changes: list[tuple[str, Surface, Surface]]) -> dict:
     return stats
 
 
+def _pair_stats(chooser: _PairChooser) -> dict:
+    return {"kept": dict(sorted(chooser.kept.items())),
+            "dropped": {f: dict(sorted(c.items())) for f, c in sorted(chooser.dropped.items())}}
+
+
+def _build_train_from_corpus(train: list[dict], parallel: Path, cfg: PairsConfig, rngs: list[np.random.Generator],
+                             languages: list[str], dictionaries: dict) -> tuple[list[dict], dict, list]:
+    """Train rows each given a parallel-corpus pair (with its source side as `anchor`) and a counterfactual."""
+    source_lang = train[0]["lang"]
+    chooser = _PairChooser(cfg, rngs[_STREAM_PAIRS])
+    clean = _clean_corpus(_read_parallel(parallel, source_lang, languages), chooser)
+    rows, changes = [], []
+    for row, (anchor, pair) in zip(train, _corpus_pairs(clean, len(train), rngs[_STREAM_PAIRS])):
+        x = _surface(row)
+        kind, cf = sample_counterfactual(x, _context(cfg, {}, None, dictionaries), cfg.counterfactual_mix,
+                                         rngs[_STREAM_TRAIN_CF])
+        changes.append((kind, x, cf))
+        rows.append({**row, "pair": {**_side(pair), "anchor": _side(anchor)}, "counterfactual": _record(kind, cf)})
+    return rows, {"source": "parallel corpus", **_pair_stats(chooser)}, changes
+
+
 def _build_train(raw: Path, cfg: PairsConfig, rngs: list[np.random.Generator], languages: list[str],
                  dictionaries: dict) -> tuple[list[dict], dict, list]:
-    """Kept train rows with their pair and counterfactual, the pair stats, and (kind, x, x̃) for chrF."""
+    """Kept train rows with their pair and counterfactual, the pair stats, and (kind, x, x̃) for chrF.
+
+    Pairs are translations of the examples when the task ships them, else drawn from the parallel corpus.
+    """
     train = [row for _, row in _read_jsonl(raw / "train.jsonl", _EXAMPLE_KEYS)]
-    translations = _read_translations(raw / "translations.jsonl", {r["id"] for r in train}, languages)
+    if not train:
+        raise ValueError(f"{raw / 'train.jsonl'}: empty; the source-language training split has no examples")
+    translations_file = raw / "translations.jsonl"
+    if not translations_file.exists() or not translations_file.read_text(encoding="utf-8").strip():
+        return _build_train_from_corpus(train, raw.parent / "parallel.jsonl", cfg, rngs, languages, dictionaries)
+    translations = _read_translations(translations_file, {r["id"] for r in train}, languages)
     chooser, rows, changes = _PairChooser(cfg, rngs[_STREAM_PAIRS]), [], []
     for row in track(train, description=f"pairs {raw.name}", transient=True, disable=len(train) < 10_000):
         x, available = _surface(row), translations.get(row["id"], {})
@@ -209,11 +287,9 @@ def _build_train(raw: Path, cfg: PairsConfig, rngs: list[np.random.Generator], l
         ctx = _context(cfg, clean, pair.lang, dictionaries)
         kind, cf = sample_counterfactual(x, ctx, cfg.counterfactual_mix, rngs[_STREAM_TRAIN_CF])
         changes.append((kind, x, cf))
-        rows.append({**row, "pair": {"lang": pair.lang, "text": pair.text, "text_pair": pair.text_pair},
+        rows.append({**row, "pair": _side(pair),
                      "counterfactual": _record(kind, cf)})
-    stats = {"kept": dict(sorted(chooser.kept.items())),
-             "dropped": {f: dict(sorted(c.items())) for f, c in sorted(chooser.dropped.items())}}
-    return rows, stats, changes
+    return rows, {"source": "translations", **_pair_stats(chooser)}, changes
 
 
 def _build_test(path: Path, cfg: PairsConfig, rng: np.random.Generator, source_lang: str,
@@ -249,9 +325,11 @@ def build_pairs(raw_dir: Path, out_dir: Path, task: str, cfg: PairsConfig) -> di
     Deterministic: every draw comes from numpy Generators seeded by (cfg.seed, task, stream).
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    meta = json.loads((raw_dir / "meta.json").read_text(encoding="utf-8"))
-    if task not in meta["tasks"]:
-        raise ValueError(f"{raw_dir / 'meta.json'}: no task {task!r}; valid: {sorted(meta['tasks'])}")
+    meta = read_meta(raw_dir)
+    reason = not_run_reason(meta, task, raw_dir)
+    if reason:
+        write_not_run(out_dir / task, reason)
+        return {"not_run": reason}
     source_lang = meta["source_lang"]
     languages = sorted(lang for lang in meta["languages"] if lang != source_lang)
     dictionaries = _load_dictionaries(raw_dir, source_lang, languages)
@@ -263,3 +341,19 @@ def build_pairs(raw_dir: Path, out_dir: Path, task: str, cfg: PairsConfig) -> di
     atomic_write(out_dir / task / "test_cf.jsonl", dumps_jsonl(test_rows))
     return {"pairs": pair_stats,
             "counterfactuals": {"train": _surface_stats(train_changes), "test": _surface_stats(test_changes)}}
+
+
+def describe_stats(task: str, stats: dict) -> str:
+    """A few human-readable lines of `build_pairs`' stats: pairs kept and dropped per filter and language, chrF and
+    count per counterfactual kind (`-` where a kind never applied)."""
+    if "not_run" in stats:
+        return f"{task}: not run ({stats['not_run'].splitlines()[0]})"
+    pairs = stats["pairs"]
+    lines = [f"{task}: pairs from {pairs['source']}; kept " + ", ".join(f"{k} {v}" for k, v in pairs["kept"].items())]
+    for reason, by_lang in pairs["dropped"].items():
+        lines.append(f"  dropped by {reason}: " + ", ".join(f"{k} {v}" for k, v in by_lang.items()))
+    for split, kinds in stats["counterfactuals"].items():
+        cells = [f"{k} {'-' if v['chrf'] is None else format(v['chrf'], '.1f')} "
+                 f"(n={v['n']}, unchanged {v['unchanged']})" for k, v in kinds.items()]
+        lines.append(f"  chrF {split}: " + "; ".join(cells))
+    return "\n".join(lines)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from pathlib import Path
 
-from .config import PretrainConfig
+from .config import ConfigError, PretrainConfig
 from .io import atomic_dir
 from .progress import progress_bar
 
@@ -29,6 +30,12 @@ def train_tokenizer(lines: list[str], vocab_size: int, max_length: int):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
+    chars = {ch for line in lines for ch in unicodedata.normalize("NFKC", line) if not ch.isspace()}
+    needed = len(chars) + len(SPECIAL_TOKENS) + 1  # + the word-boundary marker
+    if vocab_size < needed:
+        raise ConfigError(f"pretrain.vocab_size: {vocab_size} is below the {len(chars)} distinct characters of the "
+                          f"corpus plus special tokens; a Unigram vocabulary holds every character, so raise it to at "
+                          f"least {needed} (scripts such as Chinese bring thousands)")
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -112,6 +119,21 @@ def pretrain_encoder(corpus_dir: Path, out_dir: Path, cfg: PretrainConfig) -> di
         "mlm_loss_first": round(sum(losses[:20]) / max(1, len(losses[:20])), 4),
         "mlm_loss_last": round(sum(losses[-20:]) / max(1, len(losses[-20:])), 4),
     }
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def snapshot_encoder(model_id: str, out_dir: Path) -> dict:
+    """Save a hub encoder and its tokenizer to `out_dir`, so that every later stage (and every process of a
+    multi-GPU run) reads one versioned local copy instead of the Hub."""
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(model_id, add_pooling_layer=False)
+    tokenizer = AutoTokenizer.from_pretrained(model_id)
+    summary = {"init": model_id, "parameters": sum(p.numel() for p in model.parameters())}
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -110,9 +110,12 @@ def load_paper_values(path: Path = PAPER_VALUES) -> dict[str, dict[str, dict[str
 
 
 def _task_per_seed(scores, where, variant, task, metric, langs) -> dict[int, float] | None:
-    """Per seed, the task metric averaged over `langs`; None when the task was not run for this variant."""
+    """Per seed, the task metric averaged over those of `langs` the task's test set has (real datasets cover
+    different languages); None when the task was not run for this variant or has none of `langs`."""
     seeds = sorted({k[2] for k in scores if k[0] == variant and k[1] == task})
-    if not seeds:
+    tested = {k[3] for k in scores if k[0] == variant and k[1] == task}
+    langs = [lang for lang in langs if lang in tested]
+    if not seeds or not langs:
         return None
     out = {}
     for seed in seeds:
@@ -335,6 +338,16 @@ def _report_md(cfg: ReportConfig, sections: list[str], perf: dict) -> str:
     return "\n".join([header, *sections, figure])
 
 
+def _language_note(scores, cfg: ReportConfig) -> str:
+    """Which targets each task was tested on, when some task lacks some (real datasets); empty otherwise."""
+    tested = {task: [lang for lang in cfg.targets if any(k[1] == task and k[3] == lang for k in scores)]
+              for task in cfg.task_metric}
+    partial = {task: langs for task, langs in tested.items() if langs and langs != list(cfg.targets)}
+    if not partial:
+        return ""
+    return " its test set has (" + "; ".join(f"{t}: {', '.join(ls)}" for t, ls in partial.items()) + ")"
+
+
 def _render_tables(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Path], out_dir: Path):
     """Tables 2-4 as .md/.csv; returns their Markdown and the per-variant cells the summary is built from."""
     variants = dict.fromkeys([v for vs in cfg.tables.values() for v in vs] + list(cfg.figure3))
@@ -343,7 +356,8 @@ def _render_tables(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Pa
     coverage = _coverage_note(scores, cfg)
     columns = [*cfg.task_metric, "average"]
     headers = [f"{t} {m}" for t, m in cfg.task_metric.items()] + ["Average"]
-    zero_shot = f"Zero-shot {cfg.source_lang} → {', '.join(cfg.targets)}, mean over target languages{coverage}"
+    zero_shot = (f"Zero-shot {cfg.source_lang} → {', '.join(cfg.targets)}, mean over target languages"
+                 f"{_language_note(scores, cfg)}{coverage}")
     sections = [_emit(out_dir, table, title, _rows(cfg, table, paper, lambda v: (perf[v], "")), columns, headers,
                       cfg, paper, zero_shot)
                 for table, title in [("table2", "Table 2: overall performance"), ("table3", "Table 3: ablation")]]

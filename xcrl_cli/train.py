@@ -19,11 +19,12 @@ import torch
 from .adversary import grl_coefficient
 from .batches import encode, load_train_set, train_batch
 from .config import Params, to_dict
-from .inference import infer
+from .inference import autocast, infer, resolve_device
 from .io import atomic_dir, read_jsonl
-from .losses import Segments, needed_segments, total_loss
+from .losses import needed_segments, total_loss
 from .model import build_model
 from .progress import progress_bar
+from .raw import read_meta, task_meta
 
 Logger = Callable[[int, dict[str, float]], None]
 
@@ -42,13 +43,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def read_meta(raw_dir: Path) -> dict:
-    path = Path(raw_dir) / "meta.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: missing; run `xcrl download` first")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def source_dev(raw_dir: Path, task: str, source_lang: str) -> list[dict]:
@@ -74,14 +68,15 @@ def train_run(params: Params, spec: RunSpec, log: Logger | None = None) -> dict:
     meta = read_meta(spec.raw_dir)
     languages = meta["languages"]
     lang_index = {lang: i for i, lang in enumerate(languages)}
-    n_labels = len(meta["tasks"][spec.task]["labels"])
+    n_labels = len(task_meta(meta, spec.task, spec.raw_dir)["labels"])
     tokenizer = AutoTokenizer.from_pretrained(params.model.encoder)
     data = load_train_set(spec.pairs_dir / spec.task / "train.jsonl", tokenizer, lang_index, tcfg.max_length)
     dev_rows = source_dev(spec.raw_dir, spec.task, params.data.source_lang)
     dev = encode(tokenizer, dev_rows, lang_index, tcfg.max_length)
     dev_labels = torch.tensor([r["label"] for r in dev_rows])
 
-    model = build_model(params.model, variant, n_labels, len(languages))
+    device = resolve_device(tcfg.device)
+    model = build_model(params.model, variant, n_labels, len(languages)).to(device)
     segments = needed_segments(variant)
     optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     steps_per_epoch = -(-len(data) // tcfg.batch_size)
@@ -101,9 +96,9 @@ def train_run(params: Params, spec: RunSpec, log: Logger | None = None) -> dict:
             for start in range(0, len(order), tcfg.batch_size):
                 batch = train_batch(data, order[start : start + tcfg.batch_size], segments, pad_id)
                 coeff = grl_coefficient(step / total, params.model.grl_schedule, params.model.grl_gamma)
-                out = model(batch.input_ids, batch.attention_mask, grl_coeff=coeff)
-                seg = Segments(batch.labels, batch.lang_ids, batch.n_src, batch.n_pair, batch.n_cf)
-                loss, terms = total_loss(variant, out, seg, params.model)
+                with autocast(device, tcfg.precision):
+                    out = model(batch.input_ids.to(device), batch.attention_mask.to(device), grl_coeff=coeff)
+                    loss, terms = total_loss(variant, out, batch.segments.to(device), params.model)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
                         f"{spec.task}/{spec.variant}/seed{spec.seed}: non-finite loss at step {step}: "
@@ -122,7 +117,7 @@ def train_run(params: Params, spec: RunSpec, log: Logger | None = None) -> dict:
                     metrics["dev/source_accuracy"] = acc
                     if acc > best["dev_accuracy"]:
                         best = {"dev_accuracy": acc, "step": step}
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                        best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 if log is not None:
                     log(step, metrics)
 

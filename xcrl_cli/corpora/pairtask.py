@@ -1,0 +1,87 @@
+"""Assembling a sentence-pair task (XNLI, PAWS-X) from record streams: English train, its translations, dev/test.
+
+Both datasets ship the same shape — a training set, machine translations of it linked by a key, human-translated
+dev/test sets linked by a pair id — and differ only in how labels are written and which rows are unusable. Those
+differences are a `PairFormat`; the assembly is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import hub as hf
+from .schema import TaskData, example, translation
+
+# (language, key, first sentence, second sentence, label as read, where it was read for error messages)
+Record = tuple[str, str, str, str, str | int, str]
+# (train, {lang: translated train}, {split: dev/test}) record streams, read from a folder or from the Hub given
+# (folder or repo, wanted languages, wanted languages but the source, source language)
+Sources = tuple[Iterable[Record], Mapping[str, Iterable[Record]], Mapping[str, Iterable[Record]]]
+Reader = Callable[[Path | str, list[str], list[str], str], Sources]
+
+
+@dataclass(frozen=True)
+class PairFormat:
+    task: str
+    name: str  # the dataset's name in messages
+    labels: tuple[str, ...]
+    languages: tuple[str, ...]  # every language the dataset has
+    how_to_local: str  # how to get the original files, for the error when they are missing
+    label_of: Callable[[str | int, str], int]  # (label as read, where) -> index; raises on a label outside the set
+    local_sources: Reader
+    hub_sources: Reader
+    skipped_labels: Mapping[str, str] = field(default_factory=dict)  # label as read -> why its row is skipped
+    placeholder: str | None = None  # a text standing for a failed translation (PAWS-X's "NS")
+
+
+def load(fmt: PairFormat, local: Path | None, hub: str | None, languages: Sequence[str], source_lang: str) -> TaskData:
+    """The task in the common schema: `source_lang` train rows, their translations into the other wanted languages,
+    and dev/test rows in every wanted language the dataset has. A local folder wins over the Hub."""
+    wanted = [lang for lang in fmt.languages if lang in languages]
+    others = [lang for lang in wanted if lang != source_lang]
+    sources = hf.read_from(fmt.name, fmt.task, local, hub, fmt.how_to_local,
+                           lambda path: fmt.local_sources(path, wanted, others, source_lang),
+                           lambda repo: fmt.hub_sources(repo, wanted, others, source_lang))
+    return assemble(fmt, *sources)
+
+
+def assemble(fmt: PairFormat, train: Iterable[Record], translated: Mapping[str, Iterable[Record]],
+             evaluation: Mapping[str, Iterable[Record]]) -> TaskData:
+    """The task's rows and translations; every skipped row is counted by reason in `TaskData.skipped`."""
+    data = TaskData(fmt.task, fmt.labels, pair=True)
+    kept = _add_rows(fmt, data, "train", train)
+    for records in translated.values():
+        for lang, key, first, second, _label_as_read, _where in records:
+            if key in kept and _has_text(fmt, data, first, second):
+                data.translations.append(translation(kept[key], lang, first, second))
+    for split, records in evaluation.items():
+        _add_rows(fmt, data, split, records)
+    return data
+
+
+def _add_rows(fmt: PairFormat, data: TaskData, split: str, records: Iterable[Record]) -> dict[str, str]:
+    """Append the usable records as examples of `split`; returns {key: example id} for matching translations."""
+    kept = {}
+    for lang, key, first, second, label, where in records:
+        reason = fmt.skipped_labels.get(str(label))
+        if reason:
+            data.skipped[reason] += 1
+        elif _has_text(fmt, data, first, second):
+            meaning = None if split == "train" else f"{fmt.task}-{split}-{key}"
+            row = example(fmt.task, split, lang, key, first, second, fmt.label_of(label, where), meaning)
+            data.rows[split].append(row)
+            kept[key] = row["id"]
+    return kept
+
+
+def _has_text(fmt: PairFormat, data: TaskData, first: str | None, second: str | None) -> bool:
+    """False (and counted) for a pair with a placeholder or an empty or missing side: nothing for a model to read."""
+    if fmt.placeholder is not None and fmt.placeholder in (first, second):
+        data.skipped[f"{fmt.placeholder} placeholder"] += 1
+    elif not (first and first.strip() and second and second.strip()):
+        data.skipped["empty text"] += 1
+    else:
+        return True
+    return False

@@ -1,0 +1,127 @@
+"""The paper's datasets assembled into the raw folder: the library side of `xcrl download` with data.source = real.
+
+Every task is read by its loader (`corpora/`) from the Hub or a local copy, then written in the same layout as the
+embedded benchmark (`meta.json`, `<task>/{train,dev,test,translations}.jsonl`, `dictionaries/`, `corpus/`), plus
+`parallel.jsonl`, the general parallel corpus that gives pairs to tasks shipping no translations. The whole folder is
+built in memory and written atomically: a dataset that cannot be read leaves the previous folder untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config import Params
+from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
+from .corpora.schema import SPLITS, DatasetUnavailable, TaskData
+from .io import atomic_dir, dumps_jsonl, write_json
+from .raw import write_not_run
+
+
+def _path(local: str | None) -> Path | None:
+    return Path(local) if local else None
+
+
+def _loaders(p: Params) -> dict[str, Callable[[], TaskData]]:
+    d, langs, src = p.datasets, list(p.data.languages), p.data.source_lang
+    return {
+        "xnli": lambda: xnli.load(_path(d.xnli.local), d.xnli.hub, langs, src),
+        "pawsx": lambda: pawsx.load(_path(d.pawsx.local), d.pawsx.hub, langs, src),
+        "mldoc": lambda: mldoc.load(_path(d.mldoc.local), None, langs, src, train_size=d.mldoc.train_size),
+        "sentiment": lambda: sentiment.load(_path(d.sentiment.local), d.sentiment.hub, langs, src),
+    }
+
+
+@dataclass
+class RealData:
+    tasks: dict[str, TaskData]
+    not_run: dict[str, str]  # task -> why its dataset is absent
+    parallel: dict[str, list[tuple[str, str]]]
+    dictionaries: dict[str, list[tuple[str, str]]]
+
+
+def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
+              echo: Callable[[str], None] = print) -> RealData:
+    """Read every task, then the parallel corpus (only if a task lacks translations) and the MUSE dictionaries.
+
+    An absent dataset fails the download unless its task is in `optional`, where it is recorded as not run.
+    """
+    loaders, loaded, not_run = _loaders(p), {}, {}
+    for task in tasks:
+        echo(f"reading {task} ...")
+        try:
+            loaded[task] = loaders[task]()
+        except DatasetUnavailable as err:
+            if task not in optional:
+                raise
+            echo(f"{task}: not run — {err}")
+            not_run[task] = str(err)
+    d, targets = p.datasets, [lang for lang in p.data.languages if lang != p.data.source_lang]
+    corpus = {}
+    if any(not t.translations for t in loaded.values()):
+        echo("reading the parallel corpus ...")
+        corpus = parallel.load(_path(d.parallel.local), d.parallel.hub, p.data.source_lang, targets,
+                               d.parallel.max_pairs)
+    words = {}
+    if d.dictionaries.url or d.dictionaries.local:
+        echo("reading the MUSE dictionaries ...")
+        words = dictionaries.load(_path(d.dictionaries.local), d.dictionaries.url, p.data.source_lang, targets)
+    return RealData(loaded, not_run, corpus, words)
+
+
+def _meta(p: Params, data: RealData) -> dict:
+    tasks = {name: {"labels": list(t.labels), "pair": t.pair, "languages": t.languages, "available": True,
+                    "rows": {s: len(t.rows[s]) for s in SPLITS}, "translations": len(t.translations),
+                    "skipped": dict(sorted(t.skipped.items()))}
+             for name, t in data.tasks.items()}
+    tasks.update({name: {"available": False, "reason": reason} for name, reason in data.not_run.items()})
+    return {"source": "real", "source_lang": p.data.source_lang, "languages": list(p.data.languages),
+            "tasks": dict(sorted(tasks.items())),
+            "parallel": {lang: len(pairs) for lang, pairs in sorted(data.parallel.items())},
+            "dictionaries": {lang: len(w) for lang, w in sorted(data.dictionaries.items())}}
+
+
+def _corpus(data: RealData, source_lang: str) -> dict[str, list[str]]:
+    """Unlabelled text per language for the tiny encoder's masked-LM pretraining: training text, translations and
+    the parallel corpus. Dev and test text stay out, so the encoder never sees an evaluation sentence."""
+    lines: dict[str, dict[str, None]] = {}
+
+    def add(lang: str, *texts: str | None) -> None:
+        lines.setdefault(lang, {}).update((" ".join(t.split()), None) for t in texts if t and t.strip())
+
+    for task in data.tasks.values():
+        for row in task.rows["train"]:
+            add(row["lang"], row["text"], row["text_pair"])
+        for row in task.translations:
+            add(row["lang"], row["text"], row["text_pair"])
+    for lang, pairs in data.parallel.items():
+        for source, target in pairs:
+            add(source_lang, source)
+            add(lang, target)
+    return {lang: list(texts) for lang, texts in sorted(lines.items())}
+
+
+def write_real(p: Params, data: RealData, out: Path) -> dict:
+    """Write the raw folder atomically; returns its meta."""
+    meta = _meta(p, data)
+    src = p.data.source_lang
+    with atomic_dir(Path(out)) as tmp:
+        write_json(tmp / "meta.json", meta)
+        for name, task in data.tasks.items():
+            for split in SPLITS:
+                (tmp / name).mkdir(parents=True, exist_ok=True)
+                (tmp / name / f"{split}.jsonl").write_text(dumps_jsonl(task.rows[split]), encoding="utf-8")
+            (tmp / name / "translations.jsonl").write_text(dumps_jsonl(task.translations), encoding="utf-8")
+        for name, reason in data.not_run.items():
+            write_not_run(tmp / name, reason)
+        rows = ({"lang": lang, "source": s, "target": t} for lang, pairs in data.parallel.items() for s, t in pairs)
+        (tmp / "parallel.jsonl").write_text(dumps_jsonl(rows), encoding="utf-8")
+        (tmp / "dictionaries").mkdir()
+        for lang, words in data.dictionaries.items():
+            text = "".join(f"{s}\t{t}\n" for s, t in words)
+            (tmp / "dictionaries" / f"{src}-{lang}.txt").write_text(text, encoding="utf-8")
+        (tmp / "corpus").mkdir()
+        for lang, texts in _corpus(data, src).items():
+            (tmp / "corpus" / f"{lang}.txt").write_text("".join(f"{t}\n" for t in texts), encoding="utf-8")
+    return meta
