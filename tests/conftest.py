@@ -14,7 +14,8 @@ import yaml
 os.environ.setdefault("XCRL_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "data" / "real"
+# The real dataset samples, read in place: ../shared/data/real beside the checkout, or wherever XCRL_REAL_DATA points.
+REAL = Path(os.environ.get("XCRL_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +46,7 @@ def params():
 def real_dir(name: str) -> Path:
     path = REAL / name
     if not path.exists():
-        pytest.skip(f"real data samples not found at {path} (../shared/data/real is absent)")
+        pytest.skip(f"real data samples not found at {path} (../shared/data/real is absent; set XCRL_REAL_DATA)")
     return path
 
 
