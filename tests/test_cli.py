@@ -38,3 +38,13 @@ def test_bad_params_file_is_a_usage_error_naming_the_key(tmp_path):
     result = CliRunner().invoke(main, ["train", "--params", str(bad), "--task", "mldoc"])
     assert result.exit_code == 2
     assert "train.lr: expected a number, got 'fast'" in result.output
+
+
+def test_bench_times_every_kind_and_prints_the_ratios(tiny_encoder):
+    """Structure only: `xcrl bench` is a benchmark, its numbers are not asserted."""
+    result = CliRunner().invoke(main, ["bench", "--params", str(ROOT / "params.yaml"), "--encoder", str(tiny_encoder),
+                                       "--seq-len", "16", "--batch-size", "4", "--rounds", "1"])
+    assert result.exit_code == 0, result.output
+    for line in ("full", "encoder", "erm", "hf", "eval", "ratio full / encoder passes:", "ratio erm / hf fine-tuning:",
+                 "examples/s", "MFU: n/a"):
+        assert line in result.output

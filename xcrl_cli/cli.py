@@ -40,3 +40,34 @@ def preset(name: str, params_path: str) -> None:
     with user_errors(), open(params_path, encoding="utf-8") as f:
         presets.validate(load_yaml(f.read()), name)
     click.echo(presets.set_param_args(name))
+
+
+@main.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--encoder", default=None, help="Encoder path or hub id [default: model.encoder].")
+@click.option("--variant", default="proposed", show_default=True, help="The variant whose step is measured.")
+@click.option("--seq-len", type=click.IntRange(8), default=48, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True, help="Examples per step.")
+@click.option("--rounds", type=click.IntRange(1), default=5, show_default=True,
+              help="Rounds; each runs every kind for one untimed and 5 timed steps.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None, help="[default: train.precision]")
+def bench(params_path, encoder, variant, seq_len, batch_size, rounds, precision) -> None:
+    """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning."""
+    from xcrl_cli.bench import BenchConfig, run_bench
+    from xcrl_cli.options import choice_check, load
+
+    p = load(params_path)
+    choice_check("--variant", variant, p.variants)
+    cfg = BenchConfig(encoder=encoder or p.model.encoder, seq_len=seq_len, batch_size=batch_size, rounds=rounds,
+                      device=p.train.device, precision=precision or p.train.precision,
+                      n_languages=len(p.data.languages))
+    r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"))
+    click.echo(f"device: {r.device}; encoder {cfg.encoder} ({r.parameters:,} parameters); batch {batch_size} x "
+               f"{seq_len} tokens; {cfg.precision}; median of {rounds * cfg.block} steps each")
+    for name, seconds in r.seconds.items():
+        click.echo(f"  {name:8s} {1000 * seconds:9.2f} ms/step")
+    for name, ratio in r.ratios.items():
+        click.echo(f"  ratio {name}: {ratio:.3f}")
+    click.echo(f"  train {r.train_examples_per_s:.0f} examples/s ({variant}); eval {r.eval_examples_per_s:.0f} "
+               f"examples/s")
+    click.echo(f"  MFU: {'n/a (CPU or unknown GPU)' if r.mfu is None else f'{100 * r.mfu:.1f}%'}")
