@@ -10,8 +10,8 @@ long, so padding plays no part), each forward + backward + AdamW step:
 The steps are timed in rounds: in each round every kind runs one untimed step (its weights and buffers back in
 cache after the others ran) and then `block` timed steps, so drift in the machine's speed hits all kinds alike;
 each time is the median over all timed steps. Every model is in training mode (dropout on), as in fine-tuning.
-Evaluation throughput is the full model's forward pass on B sequences without gradients. On CUDA, model FLOPs utilisation is 6 × parameters × tokens/s over the device's
-peak dense bf16 throughput.
+Evaluation throughput is the full model's forward pass on B sequences without gradients. On CUDA, model FLOPs
+utilisation is 6 × parameters × tokens/s over the device's peak dense bf16 throughput.
 """
 
 from __future__ import annotations
