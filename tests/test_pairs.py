@@ -240,3 +240,22 @@ def test_load_muse_real_tab_separated():
     dictionary = load_muse(_real_muse("en-ar.txt"))
     assert "the" in dictionary and "and" in dictionary
     assert not any("\t" in w or " " in w for words in dictionary.values() for w in words)
+
+
+def test_without_translations_pairs_come_from_the_parallel_corpus_with_their_english_side(raw, tmp_path):
+    (raw / "sent" / "translations.jsonl").write_text("")
+    corpus = [{"lang": "de", "source": f"The dog {i} runs.", "target": f"Der Hund {i} läuft."} for i in range(3)]
+    corpus += [{"lang": "fr", "source": "The cat sleeps.", "target": "Le chat dort."},
+               {"lang": "fr", "source": "The cat sleeps.", "target": "Le chat dort."},                 # duplicate
+               {"lang": "fr", "source": "Hi.", "target": "Bonjour à vous tous mes très chers amis."}]  # length ratio
+    _write_jsonl(raw / "parallel.jsonl", corpus)
+    stats, train, _ = _build(raw, tmp_path / "out")
+    assert stats["pairs"] == {"source": "parallel corpus", "kept": {"de": 3, "fr": 1},
+                              "dropped": {"duplicate": {"fr": 1}, "length_ratio": {"fr": 1}}}
+    pairs = {(r["pair"]["anchor"]["text"], r["pair"]["text"]) for r in train}
+    assert len(train) == 10 and pairs <= {(c["source"], c["target"]) for c in corpus[:4]}
+    assert all(r["pair"]["anchor"]["lang"] == "en" and r["counterfactual"]["kind"] != "translation_swap"
+               for r in train)
+    (raw / "parallel.jsonl").unlink()
+    with pytest.raises(ValueError, match=r"parallel\.jsonl: missing.*datasets\.parallel"):
+        _build(raw, tmp_path / "again")

@@ -20,6 +20,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 
@@ -78,11 +79,12 @@ def _steps(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: Vari
     ours_erm = XcrlModel(load_encoder(cfg.encoder), model_cfg, erm, cfg.n_labels, cfg.n_languages).to(device)
     hf = _hf_classifier(cfg).to(device)
     vocab = encoder.config.vocab_size
-    n_seq = b * (1 + len(needed_segments(variant)))
+    segments = needed_segments(variant)
+    n_seq = b * (1 + len(segments))  # x, then x_j and x̃ when the variant's terms need them
     ids, mask = _batch(cfg, vocab, n_seq, device)
     labels = torch.randint(0, cfg.n_labels, (b,), generator=torch.Generator().manual_seed(cfg.seed)).to(device)
     langs = torch.arange(n_seq, device=device) // b % cfg.n_languages
-    seg = Segments(labels, langs, b, b * ("pair" in needed_segments(variant)), b * ("cf" in needed_segments(variant)))
+    seg = Segments(labels, langs, b, b * ("pair" in segments), b * ("cf" in segments))
     erm_seg = Segments(labels, langs[:b], b)
 
     def full_loss():
@@ -101,8 +103,7 @@ def _steps(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: Vari
               "hf": (hf, hf_loss)}
     for model, _ in models.values():
         model.train()  # from_pretrained returns eval mode; fine-tuning runs with dropout
-    steps = {name: (lambda m=m, f=f, o=torch.optim.AdamW(m.parameters(), lr=1e-5): _step(m, o, f))
-             for name, (m, f) in models.items()}
+    steps = {name: partial(_step, m, torch.optim.AdamW(m.parameters(), lr=1e-5), f) for name, (m, f) in models.items()}
 
     @torch.no_grad()
     def evaluate():

@@ -9,14 +9,12 @@ Generation is deterministic: every random stream is a numpy Generator seeded wit
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from xcrl_cli.io import atomic_dir
 from xcrl_cli.lexicon import (
     AGENTS,
     ANTONYMS,
@@ -34,6 +32,7 @@ from xcrl_cli.lexicon import (
     Language,
     get_language,
 )
+from xcrl_cli.raw_writer import RawFolder, write_raw
 
 TASK_LABELS: dict[str, list[str]] = {
     "xnli": ["entailment", "neutral", "contradiction"],
@@ -304,30 +303,8 @@ def generate_benchmark(cfg: BenchmarkConfig) -> Benchmark:
 
 
 # --- writing --------------------------------------------------------------------------------------------------
-def _dump(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
-
-
-def _write_lines(path: Path, lines: Sequence[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-
-
-def _write_tree(bench: Benchmark, root: Path) -> None:
-    (root / "meta.json").write_text(json.dumps(bench.meta, ensure_ascii=False, sort_keys=True, indent=2) + "\n",
-                                    encoding="utf-8")
-    for task, splits in bench.examples.items():
-        for split, exs in splits.items():
-            _write_lines(root / task / f"{split}.jsonl", [_dump(asdict(e)) for e in exs])
-        _write_lines(root / task / "translations.jsonl", [_dump(t) for t in bench.translations[task]])
-    for code, lines in bench.corpus.items():
-        _write_lines(root / "corpus" / f"{code}.txt", lines)
-    source = bench.config.source_lang
-    for code, pairs in bench.dictionaries.items():
-        _write_lines(root / "dictionaries" / f"{source}-{code}.txt", [f"{s} {t}" for s, t in pairs])
-
-
 def write_benchmark(bench: Benchmark, out_dir: Path) -> None:
-    """Write into a temp folder beside `out_dir`, then swap it in, so readers never see a half-written tree."""
-    with atomic_dir(Path(out_dir)) as tmp:
-        _write_tree(bench, tmp)
+    """Write the benchmark as a raw folder (`raw.write_raw`: atomic, the layout every later stage reads)."""
+    rows = {task: {split: [asdict(e) for e in exs] for split, exs in splits.items()}
+            for task, splits in bench.examples.items()}
+    write_raw(RawFolder(bench.meta, rows, bench.translations, bench.corpus, bench.dictionaries), out_dir)

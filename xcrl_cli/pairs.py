@@ -23,6 +23,8 @@ import numpy as np
 from rich.progress import track
 from sacrebleu.metrics import CHRF
 
+from xcrl_cli.corpora.dictionaries import parse_pairs
+from xcrl_cli.corpora.lines import read_lines
 from xcrl_cli.counterfactuals import (
     COUNTERFACTUAL_KINDS,
     CounterfactualContext,
@@ -30,8 +32,6 @@ from xcrl_cli.counterfactuals import (
     sample_counterfactual,
     word_tokenizer,
 )
-from xcrl_cli.corpora.dictionaries import parse_pairs
-from xcrl_cli.corpora.lines import read_lines
 from xcrl_cli.io import atomic_write, dumps_jsonl
 from xcrl_cli.raw import not_run_reason, read_meta, write_not_run
 
@@ -172,6 +172,9 @@ class _PairChooser:
 
 def _read_parallel(path: Path, source_lang: str, languages: list[str]) -> dict[str, list[tuple[Surface, Surface]]]:
     """The general parallel corpus: target lang -> [(source sentence, target sentence)] in file order."""
+    if not path.exists():
+        raise ValueError(f"{path}: missing; a task without translations takes its pairs from the parallel corpus "
+                         "(`datasets.parallel` in params.yaml)")
     corpus: dict[str, list[tuple[Surface, Surface]]] = defaultdict(list)
     for lineno, row in _read_jsonl(path, _PARALLEL_KEYS):
         if row["lang"] not in languages:
@@ -274,7 +277,7 @@ def _build_train(raw: Path, cfg: PairsConfig, rngs: list[np.random.Generator], l
     if not train:
         raise ValueError(f"{raw / 'train.jsonl'}: empty; the source-language training split has no examples")
     translations_file = raw / "translations.jsonl"
-    if not translations_file.exists() or not translations_file.read_text(encoding="utf-8").strip():
+    if not translations_file.exists() or translations_file.stat().st_size == 0:
         return _build_train_from_corpus(train, raw.parent / "parallel.jsonl", cfg, rngs, languages, dictionaries)
     translations = _read_translations(translations_file, {r["id"] for r in train}, languages)
     chooser, rows, changes = _PairChooser(cfg, rngs[_STREAM_PAIRS]), [], []

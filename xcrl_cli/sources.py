@@ -15,8 +15,7 @@ from typing import Callable
 from .config import Params
 from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
 from .corpora.schema import SPLITS, DatasetUnavailable, TaskData
-from .io import atomic_dir, dumps_jsonl, write_json
-from .raw import write_not_run
+from .raw_writer import RawFolder, write_raw
 
 
 def _path(local: str | None) -> Path | None:
@@ -103,25 +102,11 @@ def _corpus(data: RealData, source_lang: str) -> dict[str, list[str]]:
 
 
 def write_real(p: Params, data: RealData, out: Path) -> dict:
-    """Write the raw folder atomically; returns its meta."""
+    """Write the raw folder atomically (`raw.write_raw`); returns its meta."""
     meta = _meta(p, data)
-    src = p.data.source_lang
-    with atomic_dir(Path(out)) as tmp:
-        write_json(tmp / "meta.json", meta)
-        for name, task in data.tasks.items():
-            for split in SPLITS:
-                (tmp / name).mkdir(parents=True, exist_ok=True)
-                (tmp / name / f"{split}.jsonl").write_text(dumps_jsonl(task.rows[split]), encoding="utf-8")
-            (tmp / name / "translations.jsonl").write_text(dumps_jsonl(task.translations), encoding="utf-8")
-        for name, reason in data.not_run.items():
-            write_not_run(tmp / name, reason)
-        rows = ({"lang": lang, "source": s, "target": t} for lang, pairs in data.parallel.items() for s, t in pairs)
-        (tmp / "parallel.jsonl").write_text(dumps_jsonl(rows), encoding="utf-8")
-        (tmp / "dictionaries").mkdir()
-        for lang, words in data.dictionaries.items():
-            text = "".join(f"{s}\t{t}\n" for s, t in words)
-            (tmp / "dictionaries" / f"{src}-{lang}.txt").write_text(text, encoding="utf-8")
-        (tmp / "corpus").mkdir()
-        for lang, texts in _corpus(data, src).items():
-            (tmp / "corpus" / f"{lang}.txt").write_text("".join(f"{t}\n" for t in texts), encoding="utf-8")
+    parallel = [{"lang": lang, "source": s, "target": t} for lang, pairs in data.parallel.items() for s, t in pairs]
+    write_raw(RawFolder(meta=meta, rows={name: t.rows for name, t in data.tasks.items()},
+                        translations={name: t.translations for name, t in data.tasks.items()},
+                        corpus=_corpus(data, p.data.source_lang), dictionaries=data.dictionaries,
+                        parallel=parallel, not_run=data.not_run), out)
     return meta

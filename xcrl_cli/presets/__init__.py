@@ -7,7 +7,6 @@ import copy
 import shlex
 from importlib import resources
 
-
 from ..config import ConfigError, load_yaml, parse_params
 
 
