@@ -14,11 +14,11 @@ from xcrl_cli.options import choice_check, load, params_option, user_errors
 @click.option("--variant", required=True, help="A variant defined in params.yaml.")
 @click.option("--models", type=click.Path(file_okay=False, path_type=Path), default="data/models", show_default=True)
 @click.option("--raw", type=click.Path(file_okay=False, path_type=Path), default="data/raw", show_default=True)
-@click.option("--pairs", "pairs_dir", type=click.Path(file_okay=False, path_type=Path), default="data/pairs",
-              show_default=True)
+@click.option("--tokens", "tokens_dir", type=click.Path(file_okay=False, path_type=Path), default="data/tokens",
+              show_default=True, help="Tokenised datasets written by `xcrl tokenise`.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [default: data/eval/<variant>].")
-def evaluate(params_path, variant, models, raw, pairs_dir, out) -> None:
+def evaluate(params_path, variant, models, raw, tokens_dir, out) -> None:
     """Predict every test set (all languages), score it, and measure language-ID, purity and consistency."""
     from xcrl_cli.evaluate import evaluate_run, write_results
     from xcrl_cli.progress import progress_bar
@@ -33,7 +33,7 @@ def evaluate(params_path, variant, models, raw, pairs_dir, out) -> None:
         job = bar.add_task(f"evaluate {variant}", total=len(runs))
         for task, seed in runs:
             key = {"variant": variant, "task": task, "seed": seed}
-            results.append(evaluate_run(models / variant / task / f"seed{seed}", raw, pairs_dir, key, p.evaluate))
+            results.append(evaluate_run(models / variant / task / f"seed{seed}", raw, tokens_dir, key, p.evaluate))
             bar.update(job, advance=1)
     write_results(results, out)
     click.echo(f"evaluated {len(runs)} runs of {variant} -> {out}")

@@ -8,7 +8,7 @@ from conftest import ROOT
 
 from xcrl_cli.cli import main
 
-COMMANDS = ["download", "pairs", "pretrain", "train", "evaluate", "report"]
+COMMANDS = ["download", "pairs", "pretrain", "tokenise", "train", "evaluate", "report"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

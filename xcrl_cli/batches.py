@@ -1,53 +1,80 @@
-"""Training and evaluation batches: tokenised once, padded per batch, source/pair/counterfactual concatenated.
+"""Training and evaluation batches: token ids stored flat, padded per batch, source/pair/counterfactual concatenated.
 
 A training batch is one tensor of up to 4B sequences — the B source examples, the source sides of their pairs when
 the pairs come from a parallel corpus rather than translations of the examples, the pairs, the counterfactuals — so
 the encoder runs once per step whatever the variant (DESIGN §2). Which segments are included
-is decided by the variant's enabled loss terms (`losses.needed_segments`).
+is decided by the variant's enabled loss terms (`losses.needed_segments`). Batches are drawn in length groups
+(`length_grouped_batches`), so dynamic padding pads little.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+import numpy as np
 import torch
 
-from .io import read_jsonl
 from .losses import Segments
 
 
 @dataclass
 class Encoded:
-    """Token ids of a list of sequences (texts with optional text pairs), with their language index."""
+    """Token ids of n sequences, stored flat: sequence i is `flat[offsets[i]:offsets[i + 1]]` (the layout of an
+    Arrow list column, so a tokenised dataset on disk is read without copying); `langs` holds language indices."""
 
-    ids: list[list[int]]
-    langs: list[int]
+    flat: np.ndarray  # (total tokens,)
+    offsets: np.ndarray  # (n + 1,)
+    langs: np.ndarray  # (n,)
+
+    @classmethod
+    def from_lists(cls, ids: list[list[int]], langs: list[int]) -> Encoded:
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in ids], out=offsets[1:])
+        flat = np.fromiter((t for s in ids for t in s), dtype=np.int64, count=int(offsets[-1]))
+        return cls(flat=flat, offsets=offsets, langs=np.asarray(langs, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.langs)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.flat[self.offsets[i] : self.offsets[i + 1]]
+
+
+def token_ids(tokenizer, texts: list[str], text_pairs: list[str | None], max_length: int) -> list[list[int]]:
+    """Token ids of each text, jointly with its text pair where it has one (NLI, paraphrase), truncated."""
+    if any(p is not None for p in text_pairs):
+        return tokenizer(texts, [p or "" for p in text_pairs], truncation=True, max_length=max_length)["input_ids"]
+    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+
+
+def check_not_empty(ids: list[list[int]], rows_ids: list, texts: list[str]) -> None:
+    """A sequence of only the special tokens carries nothing to classify: name the example instead of training on it."""
+    for seq, rid, text in zip(ids, rows_ids, texts):
+        if len(seq) <= 2:
+            raise ValueError(f"example {rid!r} tokenises to nothing: {text!r}")
 
 
 def encode(tokenizer, rows: list[dict], lang_index: dict[str, int], max_length: int) -> Encoded:
-    """Tokenise `rows` (each with `text`, optional `text_pair`, `lang`); pairs are encoded jointly as one sequence."""
+    """Tokenise `rows` (each with `text`, optional `text_pair`, `lang`) in memory."""
     texts = [r["text"] for r in rows]
-    pairs = [r.get("text_pair") for r in rows]
-    if any(p is not None for p in pairs):
-        ids = tokenizer(texts, [p or "" for p in pairs], truncation=True, max_length=max_length)["input_ids"]
-    else:
-        ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    for row, seq in zip(rows, ids):
-        if len(seq) <= 2:
-            raise ValueError(f"example {row.get('id')!r} ({row['lang']}) tokenises to nothing: {row['text']!r}")
-    return Encoded(ids=ids, langs=[lang_index[r["lang"]] for r in rows])
+    ids = token_ids(tokenizer, texts, [r.get("text_pair") for r in rows], max_length)
+    check_not_empty(ids, [r.get("id") for r in rows], texts)
+    return Encoded.from_lists(ids, [lang_index[r["lang"]] for r in rows])
 
 
-def pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pad(seqs: list, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Dynamic padding to the longest sequence of the batch: (N, T) ids and attention mask."""
     width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), width), dtype=np.int64)
     for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+        ids[i, : len(s)] = s
         mask[i, : len(s)] = 1
-    return ids, mask
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 @dataclass
@@ -68,28 +95,19 @@ class TrainSet:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def parts(self, segments: frozenset[str]) -> list[Encoded]:
+        """The encodings a batch concatenates, in the order of `Segments`: src, anchor, pair, cf."""
+        anchors = [self.anchor] if "pair" in segments and self.anchor is not None else []
+        return [self.src] + anchors + [self.pair] * ("pair" in segments) + [self.cf] * ("cf" in segments)
 
-def load_train_set(pairs_file: Path, tokenizer, lang_index: dict[str, int], max_length: int) -> TrainSet:
-    rows = read_jsonl(pairs_file)
-    if not rows:
-        raise ValueError(f"{pairs_file}: no training examples; check the `pairs` stage's filters and its metrics")
-    anchored = [r for r in rows if "anchor" in r["pair"]]
-    if anchored and len(anchored) != len(rows):
-        raise ValueError(f"{pairs_file}: {len(anchored)} of {len(rows)} pairs have an `anchor`; a task's pairs come "
-                         "either all from translations (no anchor) or all from a parallel corpus (an anchor each)")
-    return TrainSet(
-        anchor=encode(tokenizer, [r["pair"]["anchor"] for r in rows], lang_index, max_length) if anchored else None,
-        src=encode(tokenizer, rows, lang_index, max_length),
-        pair=encode(tokenizer, [r["pair"] for r in rows], lang_index, max_length),
-        cf=encode(tokenizer, [r["counterfactual"] for r in rows], lang_index, max_length),
-        labels=torch.tensor([r["label"] for r in rows], dtype=torch.long),
-        ids=[r["id"] for r in rows],
-    )
+    def lengths(self, segments: frozenset[str]) -> np.ndarray:
+        """Per example, the longest of the sequences its batch rows hold: what padding a batch pads to."""
+        return np.max([enc.lengths for enc in self.parts(segments)], axis=0)
 
 
 @dataclass
 class Batch:
-    input_ids: torch.Tensor  # (N, T), N = n_src + n_pair + n_cf
+    input_ids: torch.Tensor  # (N, T), N = n_src + n_anchor + n_pair + n_cf
     attention_mask: torch.Tensor  # (N, T)
     lang_ids: torch.Tensor  # (N,)
     labels: torch.Tensor  # (n_src,)
@@ -105,28 +123,44 @@ class Batch:
 
 def train_batch(data: TrainSet, index: list[int], segments: frozenset[str], pad_id: int) -> Batch:
     """Concatenate the source examples at `index` with their pairs and counterfactuals when `segments` asks."""
-    anchors = [data.anchor] if "pair" in segments and data.anchor is not None else []
-    parts = [data.src] + anchors + [data.pair] * ("pair" in segments) + [data.cf] * ("cf" in segments)
-    seqs = [enc.ids[i] for enc in parts for i in index]
-    langs = [enc.langs[i] for enc in parts for i in index]
-    ids, mask = pad(seqs, pad_id)
+    parts = data.parts(segments)
+    ids, mask = pad([enc[i] for enc in parts for i in index], pad_id)
     n = len(index)
     return Batch(
         input_ids=ids,
         attention_mask=mask,
-        lang_ids=torch.tensor(langs, dtype=torch.long),
+        lang_ids=torch.from_numpy(np.concatenate([enc.langs[index] for enc in parts])),
         labels=data.labels[index],
         n_src=n,
         n_pair=n * ("pair" in segments),
         n_cf=n * ("cf" in segments),
-        n_anchor=n * len(anchors),
+        n_anchor=n * (data.anchor is not None and "pair" in segments),
     )
+
+
+def length_grouped_batches(lengths: np.ndarray, batch_size: int, generator: torch.Generator,
+                           group: int) -> list[list[int]]:
+    """One epoch's batches: a random permutation cut into mega-batches of `group` batches, each sorted by length
+    and cut into batches, then the batches shuffled (the scheme of Hugging Face's `LengthGroupedSampler`).
+
+    Examples of similar length share a batch, so padding is small, while which examples meet stays random.
+    `group` = 1 is plain random batching.
+    """
+    order = torch.randperm(len(lengths), generator=generator).numpy()
+    mega = batch_size * group
+    batches = []
+    for start in range(0, len(order), mega):
+        chunk = order[start : start + mega]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size].tolist() for i in range(0, len(chunk), batch_size)]
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffled]
 
 
 def eval_batches(enc: Encoded, batch_size: int, pad_id: int):
     """Batches for inference in length order (less padding); yields (positions, ids, mask)."""
-    order = sorted(range(len(enc.ids)), key=lambda i: len(enc.ids[i]))
+    order = np.argsort(enc.lengths, kind="stable").tolist()
     for start in range(0, len(order), batch_size):
         pos = order[start : start + batch_size]
-        ids, mask = pad([enc.ids[i] for i in pos], pad_id)
+        ids, mask = pad([enc[i] for i in pos], pad_id)
         yield pos, ids, mask

@@ -9,6 +9,7 @@ from stages.evaluate import evaluate
 from stages.pairs import pairs
 from stages.pretrain import pretrain
 from stages.report import report
+from stages.tokenise import tokenise
 from stages.train import train
 
 
@@ -21,7 +22,7 @@ def main() -> None:
     """
 
 
-for command in (download, pairs, pretrain, train, evaluate, report):
+for command in (download, pairs, pretrain, tokenise, train, evaluate, report):
     main.add_command(command)
 
 

@@ -162,6 +162,10 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     device: str = "auto"  # auto (cuda when available) | cpu | cuda
     precision: str = "fp32"  # fp32 | bf16 (autocast; CUDA only)
+    grad_accum: int = 1  # forward passes of batch_size examples per optimiser step
+    length_group: int = 1  # batches per length-sorted mega-batch; 1 = plain random batches
+    checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
+    workers: int = 1  # seeds trained side by side on CPU (one process each); GPU and multi-process: one at a time
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,11 @@ def _validate(p: Params) -> None:
     _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
     _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
     _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
+    for key in ("batch_size", "epochs", "grad_accum", "length_group", "eval_every", "workers"):
+        if getattr(p.train, key) < 1:
+            raise ConfigError(f"train.{key}: {getattr(p.train, key)} must be at least 1")
+    if p.train.checkpoint_every < 0:
+        raise ConfigError(f"train.checkpoint_every: {p.train.checkpoint_every} must be 0 (no checkpoints) or more")
     if not 0.0 <= p.benchmark.cue_strength <= 1.0:
         raise ConfigError(f"benchmark.cue_strength: {p.benchmark.cue_strength} must lie in [0, 1]")
     mix_total = sum(p.pairs.counterfactual_mix.values())

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batches import encode
 from .config import EvaluateConfig, ModelConfig, Variant
 from .inference import infer, resolve_device
 from .io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
 from .metrics import clustering_purity, counterfactual_consistency, language_id_accuracy, task_scores
 from .model import XcrlModel, load_encoder
 from .raw import read_meta, task_meta
+from .tokens import load_eval_set
 
 SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
 REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
@@ -68,28 +68,28 @@ def _representation_rows(key: dict, rows: list[dict], spaces: dict[str, torch.Te
 
 
 def evaluate_run(
-    run_dir: Path, raw_dir: Path, pairs_dir: Path, key: dict, cfg: EvaluateConfig, batch_size: int = 128
+    run_dir: Path, raw_dir: Path, tokens_dir: Path, key: dict, cfg: EvaluateConfig, batch_size: int = 128
 ) -> RunResult:
     """Scores of one trained run on its task's test set (every language) and its test counterfactuals."""
-    from transformers import AutoTokenizer
-
     task = key["task"]
     meta = read_meta(raw_dir)
     lang_index = {lang: i for i, lang in enumerate(meta["languages"])}
     n_labels = len(task_meta(meta, task, raw_dir)["labels"])
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     model = load_run(run_dir, n_labels, len(lang_index)).to(resolve_device(config["train"]["device"]))
-    tokenizer = AutoTokenizer.from_pretrained(config["model"]["encoder"])
-    max_length = config["train"]["max_length"]
+    pad_id = model.encoder.config.pad_token_id
 
     test_rows = read_jsonl(raw_dir / task / "test.jsonl")
-    pad_id = tokenizer.pad_token_id
-    logits, spaces = infer(model, encode(tokenizer, test_rows, lang_index, max_length), batch_size, pad_id)
+    test, test_ids, _ = load_eval_set(tokens_dir / task, "test", lang_index)
+    if test_ids != [r["id"] for r in test_rows]:
+        raise ValueError(f"{tokens_dir / task / 'test'}: its ids differ from {raw_dir / task / 'test.jsonl'}'s; "
+                         "the tokenised data is stale, run `xcrl tokenise`")
+    logits, spaces = infer(model, test, batch_size, pad_id)
     pred = logits.argmax(-1).numpy()
-    cf_rows = read_jsonl(pairs_dir / task / "test_cf.jsonl")
-    cf_logits, _ = infer(model, encode(tokenizer, cf_rows, lang_index, max_length), batch_size, pad_id)
-    position = {r["id"]: i for i, r in enumerate(test_rows)}
-    pred_of_x = pred[[position[r["id"]] for r in cf_rows]]
+    cf, cf_ids, _ = load_eval_set(tokens_dir / task, "test_cf", lang_index)
+    cf_logits, _ = infer(model, cf, batch_size, pad_id)
+    position = {rid: i for i, rid in enumerate(test_ids)}
+    pred_of_x = pred[[position[rid] for rid in cf_ids]]
     pred_cf = cf_logits.argmax(-1).numpy()
 
     result = RunResult()

@@ -28,7 +28,7 @@ def infer(model, enc: Encoded, batch_size: int, pad_id: int) -> tuple[torch.Tens
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    n = len(enc.ids)
+    n = len(enc)
     logits = None
     spaces: dict[str, torch.Tensor] = {}
     for pos, ids, mask in eval_batches(enc, batch_size, pad_id):

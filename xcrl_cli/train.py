@@ -1,30 +1,41 @@
-"""Training one run (variant × task × seed): one objective, the variant's terms, source-dev model selection.
+"""Training one run (variant × task × seed) under Hugging Face Accelerate: one objective, the variant's terms,
+source-dev model selection, checkpoints a killed run resumes from.
 
 The loop is the same for every variant: the variant decides which modules the model has (`model.py`), which loss
-terms are summed (`losses.py`) and therefore which segments each batch encodes (`batches.py`). The trainer knows
-nothing about where metrics go: it calls `log(step, metrics)`.
+terms are summed (`losses.py`) and therefore which segments each batch encodes (`batches.py`). The same code runs
+on CPU, on one GPU and under `accelerate launch` on several (DDP, or FSDP through `accelerate config`): a global
+batch of `train.batch_size` examples is split over the processes (`distributed.py`), `train.grad_accum` such batches
+make one optimiser step, and bf16 autocast is Accelerate's mixed precision. The trainer knows nothing about where
+metrics go: it calls `log(step, metrics)`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import random
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from .adversary import grl_coefficient
-from .batches import encode, load_train_set, train_batch
-from .config import Params, to_dict
-from .inference import autocast, infer, resolve_device
-from .io import atomic_dir, read_jsonl
+from .batches import length_grouped_batches, train_batch
+from .checkpoint import TrainState, fingerprint, load_checkpoint, save_checkpoint
+from .config import Params, TrainConfig, to_dict
+from .distributed import gather_output, loss_scale, shard
+from .inference import infer, resolve_device
+from .io import atomic_dir, write_json
 from .losses import needed_segments, total_loss
 from .model import build_model
 from .progress import progress_bar
 from .raw import read_meta, task_meta
+from .tokens import load_eval_set, load_train_set
+from .workers import run_side_by_side
 
 Logger = Callable[[int, dict[str, float]], None]
 
@@ -35,8 +46,9 @@ class RunSpec:
     variant: str
     seed: int
     raw_dir: Path
-    pairs_dir: Path
-    out_dir: Path  # the run's folder: model weights, resolved config, summary
+    tokens_dir: Path  # the task's tokenised dataset (`xcrl tokenise`)
+    out_dir: Path | None  # the run's folder (weights, resolved config, summary); None on processes that write nothing
+    checkpoint_dir: Path
 
 
 def seed_everything(seed: int) -> None:
@@ -45,13 +57,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def source_dev(raw_dir: Path, task: str, source_lang: str) -> list[dict]:
-    """The source-language dev set: the only data model selection may look at in zero-shot transfer."""
-    path = Path(raw_dir) / task / "dev.jsonl"
-    rows = [r for r in read_jsonl(path) if r["lang"] == source_lang]
-    if not rows:
-        raise ValueError(f"{path}: no {source_lang!r} rows; the source-language dev set selects the checkpoint")
-    return rows
+def make_accelerator(tcfg: TrainConfig):
+    """The Accelerator for `train.device` and `train.precision`; under `accelerate launch` it joins the process
+    group the launcher set up (NCCL on GPUs, gloo on CPU)."""
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration
+
+    device = resolve_device(tcfg.device)
+    # split_batches: train.batch_size is the global batch, so the LR schedule advances once per optimiser step.
+    return Accelerator(cpu=device.type == "cpu",
+                       mixed_precision="bf16" if tcfg.precision == "bf16" and device.type == "cuda" else "no",
+                       dataloader_config=DataLoaderConfiguration(split_batches=True))
 
 
 def dev_accuracy(model, dev, labels: torch.Tensor, batch_size: int, pad_id: int) -> float:
@@ -59,81 +75,177 @@ def dev_accuracy(model, dev, labels: torch.Tensor, batch_size: int, pad_id: int)
     return float((logits.argmax(-1) == labels).float().mean())
 
 
-def train_run(params: Params, spec: RunSpec, log: Logger | None = None) -> dict:
-    """Train one run and save its source-dev-selected weights; returns the run summary."""
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+def epoch_steps(lengths: np.ndarray, tcfg: TrainConfig, seed: int, epoch: int, world: int) -> list[list[list[int]]]:
+    """One epoch's optimiser steps, each a list of `grad_accum` global batches; a function of (seed, epoch) only,
+    so a resumed run redraws exactly the batches it had. A final batch smaller than the process count is dropped."""
+    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    batches = [b for b in length_grouped_batches(lengths, tcfg.batch_size, gen, tcfg.length_group) if len(b) >= world]
+    return [batches[i : i + tcfg.grad_accum] for i in range(0, len(batches), tcfg.grad_accum)]
 
+
+def resolved_config(params: Params, spec: RunSpec) -> dict:
+    """Everything needed to rebuild the run's model and to tell whether a checkpoint belongs to this run."""
+    return {"task": spec.task, "variant": spec.variant, "seed": spec.seed,
+            "model": to_dict(params.model), "variant_config": to_dict(params.variant(spec.variant)),
+            "train": to_dict(params.train), "data": to_dict(params.data)}
+
+
+def _tokens_fingerprints(tokens_dir: Path) -> list[str]:
+    return [(tokens_dir / split / "state.json").read_text(encoding="utf-8") for split in ("train", "dev")]
+
+
+def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = None) -> dict:
+    """Train one run (resuming from its checkpoint if one matches) and save its source-dev-selected weights."""
+    from accelerate.utils import broadcast_object_list
+    from transformers import get_linear_schedule_with_warmup
+
+    acc = accelerator
     seed_everything(spec.seed)
     variant, tcfg = params.variant(spec.variant), params.train
     meta = read_meta(spec.raw_dir)
-    languages = meta["languages"]
-    lang_index = {lang: i for i, lang in enumerate(languages)}
+    lang_index = {lang: i for i, lang in enumerate(meta["languages"])}
     n_labels = len(task_meta(meta, spec.task, spec.raw_dir)["labels"])
-    tokenizer = AutoTokenizer.from_pretrained(params.model.encoder)
-    data = load_train_set(spec.pairs_dir / spec.task / "train.jsonl", tokenizer, lang_index, tcfg.max_length)
-    dev_rows = source_dev(spec.raw_dir, spec.task, params.data.source_lang)
-    dev = encode(tokenizer, dev_rows, lang_index, tcfg.max_length)
-    dev_labels = torch.tensor([r["label"] for r in dev_rows])
-
-    device = resolve_device(tcfg.device)
-    model = build_model(params.model, variant, n_labels, len(languages)).to(device)
+    data = load_train_set(spec.tokens_dir, lang_index)
+    dev, _, dev_labels = load_eval_set(spec.tokens_dir, "dev", lang_index)
+    dev_labels = torch.tensor(dev_labels)
     segments = needed_segments(variant)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-    steps_per_epoch = -(-len(data) // tcfg.batch_size)
-    total = steps_per_epoch * tcfg.epochs
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
-    gen = torch.Generator().manual_seed(spec.seed)
-    pad_id = tokenizer.pad_token_id
+    lengths = data.lengths(segments)
 
-    best = {"dev_accuracy": -1.0, "step": 0}
-    best_state = None
-    step = 0
+    model = build_model(params.model, variant, n_labels, len(lang_index))
+    pad_id = model.encoder.config.pad_token_id
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    per_epoch = len(epoch_steps(lengths, tcfg, spec.seed, 0, acc.num_processes))
+    total = per_epoch * tcfg.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
+    model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
+
+    resolved = resolved_config(params, spec)
+    fp = fingerprint({**resolved, "processes": acc.num_processes}, *_tokens_fingerprints(spec.tokens_dir))
+    state = load_checkpoint(acc, spec.checkpoint_dir, fp) or TrainState()
+    for step, metrics in state.history:  # a resumed run hands its logger the whole history, as if never stopped
+        if log is not None:
+            log(step, metrics)
+
     model.train()
-    with progress_bar() as bar:
-        job = bar.add_task(f"train {spec.task}/{spec.variant}/seed{spec.seed}", total=total)
-        for _ in range(tcfg.epochs):
-            order = torch.randperm(len(data), generator=gen).tolist()
-            for start in range(0, len(order), tcfg.batch_size):
-                batch = train_batch(data, order[start : start + tcfg.batch_size], segments, pad_id)
-                coeff = grl_coefficient(step / total, params.model.grl_schedule, params.model.grl_gamma)
-                with autocast(device, tcfg.precision):
-                    out = model(batch.input_ids.to(device), batch.attention_mask.to(device), grl_coeff=coeff)
-                    loss, terms = total_loss(variant, out, batch.segments.to(device), params.model)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"{spec.task}/{spec.variant}/seed{spec.seed}: non-finite loss at step {step}: "
-                        + ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                bar.update(job, advance=1)
-                metrics = {"train/loss": loss.item(), **{f"train/{k}": v.item() for k, v in terms.items()}}
-                if step % tcfg.eval_every == 0 or step == total:
-                    acc = dev_accuracy(model, dev, dev_labels, 4 * tcfg.batch_size, pad_id)
-                    metrics["dev/source_accuracy"] = acc
-                    if acc > best["dev_accuracy"]:
-                        best = {"dev_accuracy": acc, "step": step}
-                        best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                if log is not None:
-                    log(step, metrics)
+    name = f"train {spec.task}/{spec.variant}/seed{spec.seed}"
+    with progress_bar(disable=None if acc.is_main_process else True) as bar:
+        job = bar.add_task(name, total=total, completed=state.step)
+        plan = []
+        while state.step < total:
+            epoch, k = divmod(state.step, per_epoch)
+            if k == 0 or not plan:
+                plan = epoch_steps(lengths, tcfg, spec.seed, epoch, acc.num_processes)
+            coeff = grl_coefficient(state.step / total, params.model.grl_schedule, params.model.grl_gamma)
+            loss, terms = optimisation_step(acc, model, params, variant, data, plan[k], segments, pad_id, coeff,
+                                            f"{name} step {state.step}")
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            bar.update(job, advance=1)
+            metrics = {"train/loss": loss, **{f"train/{t}": v for t, v in terms.items()}}
+            if state.step % tcfg.eval_every == 0 or state.step == total:
+                acc_dev = dev_accuracy(acc.unwrap_model(model), dev, dev_labels, 4 * tcfg.batch_size, pad_id)
+                acc_dev = broadcast_object_list([acc_dev])[0]  # one decision for all processes (FSDP gathers below)
+                metrics["dev/source_accuracy"] = acc_dev
+                if acc_dev > state.best_accuracy:
+                    state.best_accuracy, state.best_step = acc_dev, state.step
+                    state.best_weights = {k: v.detach().cpu().clone() for k, v in acc.get_state_dict(model).items()}
+            state.history.append((state.step, metrics))
+            if log is not None:
+                log(state.step, metrics)
+            if tcfg.checkpoint_every and (state.step % tcfg.checkpoint_every == 0 or state.step == total):
+                save_checkpoint(acc, spec.checkpoint_dir, state, fp)
 
     summary = {"task": spec.task, "variant": spec.variant, "seed": spec.seed, "steps": total,
-               "selected_step": best["step"], "source_dev_accuracy": round(best["dev_accuracy"], 6),
-               "terms": list(variant.active_terms), "segments": sorted(segments)}
-    save_run(spec.out_dir, best_state, params, spec, summary)
+               "selected_step": state.best_step, "source_dev_accuracy": round(state.best_accuracy, 6),
+               "terms": list(variant.active_terms), "segments": sorted(segments), "processes": acc.num_processes}
+    if acc.is_main_process:
+        save_run(spec.out_dir, state.best_weights, resolved, summary)
+    acc.free_memory()
     return summary
 
 
-def save_run(out_dir: Path, state: dict, params: Params, spec: RunSpec, summary: dict) -> None:
+def optimisation_step(acc, model, params: Params, variant, data, batches: list[list[int]], segments, pad_id: int,
+                      coeff: float, where: str) -> tuple[float, dict[str, float]]:
+    """Forward and backward over the step's global batches (gradients synchronised on the last one only), each
+    weighted by its share of the step's examples; gradients clipped. Returns the step's loss and unweighted terms."""
+    n_step = sum(len(b) // acc.num_processes * acc.num_processes for b in batches)
+    loss_sum, term_sums = 0.0, {}
+    for j, index in enumerate(batches):
+        batch = train_batch(data, shard(index, acc.process_index, acc.num_processes), segments, pad_id)
+        sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
+        with sync:
+            with acc.autocast():
+                out = model(batch.input_ids.to(acc.device), batch.attention_mask.to(acc.device), grl_coeff=coeff)
+                out, seg = gather_output(acc, out, batch.segments.to(acc.device))
+                loss, terms = total_loss(variant, out, seg, params.model)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{where}: non-finite loss: "
+                                         + ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items()))
+            share = seg.n_src / n_step
+            acc.backward(loss * share * loss_scale(acc))
+        loss_sum += share * loss.item()
+        for k, v in terms.items():
+            term_sums[k] = term_sums.get(k, 0.0) + share * v.item()
+    acc.clip_grad_norm_(model.parameters(), params.train.max_grad_norm)
+    return loss_sum, term_sums
+
+
+def save_run(out_dir: Path, state: dict, resolved: dict, summary: dict) -> None:
     """Weights, the resolved config (everything needed to rebuild the model) and the summary, written atomically."""
-    resolved = {"task": spec.task, "variant": spec.variant, "seed": spec.seed,
-                "model": to_dict(params.model), "variant_config": to_dict(params.variant(spec.variant)),
-                "train": to_dict(params.train), "data": to_dict(params.data)}
     with atomic_dir(out_dir) as tmp:
         torch.save(state, tmp / "model.pt")
         (tmp / "config.json").write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def dvclive_logger(live_dir: Path):
+    """A `log(step, metrics)` writing dvclive metrics, so `dvc plots` and `dvc exp show` see training; and its Live."""
+    from dvclive import Live
+
+    live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        for name, value in metrics.items():
+            live.log_metric(name, value, plot=True)
+        live.next_step()
+
+    return live, log
+
+
+def train_task(params: Params, task: str, variant: str, seeds, raw_dir: Path, tokens_dir: Path, out: Path,
+               live_root: Path, checkpoints: Path) -> list[dict]:
+    """Every seed of one variant on one task. The main process writes `out` (one seed<N>/ per seed and a
+    summary.json) and the dvclive folder, each atomically; checkpoints are removed once both are in place.
+
+    On CPU with one process, `train.workers` seeds train side by side (`workers.py`); on GPUs and under
+    `accelerate launch` the seeds run one after another.
+    """
+    acc = make_accelerator(params.train)
+    main = acc.is_main_process
+    side_by_side = min(params.train.workers, len(seeds)) if acc.device.type == "cpu" and acc.num_processes == 1 else 1
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_dir(out)) if main else None
+        live_tmp = stack.enter_context(atomic_dir(live_root)) if main else None
+
+        def train_seed(seed: int) -> dict:
+            live, log = dvclive_logger(live_tmp / f"seed{seed}") if main else (None, None)
+            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=raw_dir, tokens_dir=tokens_dir,
+                           out_dir=tmp / f"seed{seed}" if main else None, checkpoint_dir=checkpoints / f"seed{seed}")
+            summary = train_run(params, spec, acc, log)
+            if live is not None:
+                live.end()
+            return summary
+
+        if side_by_side > 1:
+            run_side_by_side([functools.partial(train_seed, seed) for seed in seeds], side_by_side)
+            summaries = [json.loads((tmp / f"seed{seed}" / "summary.json").read_text()) for seed in seeds]
+        else:
+            summaries = [train_seed(seed) for seed in seeds]
+        if main:
+            write_json(tmp / "summary.json", summaries)
+    acc.wait_for_everyone()
+    if main:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    return summaries

@@ -1,0 +1,35 @@
+"""`xcrl tokenise`: every task's train pairs, source dev, test and test counterfactuals, tokenised once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from xcrl_cli.options import load, params_option, user_errors
+
+
+@click.command()
+@params_option
+@click.option("--raw", type=click.Path(file_okay=False, path_type=Path), default="data/raw", show_default=True)
+@click.option("--pairs", "pairs_dir", type=click.Path(file_okay=False, path_type=Path), default="data/pairs",
+              show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="data/tokens", show_default=True,
+              help="One `datasets` folder (save_to_disk) per task.")
+def tokenise(params_path: Path, raw: Path, pairs_dir: Path, out: Path) -> None:
+    """Tokenise with model.encoder's tokenizer, truncating at train.max_length; `train` and `evaluate` read this."""
+    from xcrl_cli.io import atomic_dir
+    from xcrl_cli.raw import is_not_run, read_meta, write_not_run
+    from xcrl_cli.tokens import tokenise_task
+
+    p = load(params_path)
+    with user_errors(), atomic_dir(out) as tmp:
+        read_meta(raw)
+        for task in p.data.tasks:
+            if is_not_run(pairs_dir / task):
+                write_not_run(tmp / task, "its dataset is absent (see data/raw/meta.json)")
+                click.echo(f"{task}: not run")
+                continue
+            sizes = tokenise_task(p.model.encoder, raw, pairs_dir, task, p.data.source_lang, p.train.max_length,
+                                  tmp / task)
+            click.echo(f"{task}: " + ", ".join(f"{split} {n}" for split, n in sizes.items()))

@@ -1,0 +1,216 @@
+"""Training at scale: tokenised once, length-grouped batches, gradient accumulation, two processes under Accelerate,
+and a killed run that resumes to the same weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+from conftest import ROOT, run_cmd
+
+from xcrl_cli.batches import encode, length_grouped_batches
+from xcrl_cli.cli import main
+from xcrl_cli.io import read_jsonl
+from xcrl_cli.tokens import load_eval_set, load_train_set
+
+TASK = "sentiment"
+TINY = {
+    "data": {"tasks": [TASK]},
+    "benchmark": {"train_size": 64, "dev_size": 16, "test_size": 24, "corpus_size": 150},
+    "model": {"inv_dim": 16, "spe_dim": 16, "task_dim": 16, "head_hidden": 32},
+    "train": {"seeds": [0], "epochs": 2, "batch_size": 16, "eval_every": 2, "checkpoint_every": 2, "max_length": 32},
+}
+
+
+def _params(root: Path, encoder: Path, model: dict | None = None, **train) -> Path:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, values in TINY.items():
+        params[section].update(values)
+    params["model"].update(encoder=str(encoder), **(model or {}))
+    params["train"].update(train)
+    path = root / f"params-{len(list(root.glob('params-*')))}.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def _xcrl(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def task_dir(tmp_path_factory, tiny_encoder) -> Path:
+    """raw, pairs and tokens of one tiny embedded task, and an encoder copy without dropout (so 1 and 2 processes
+    can be compared step by step: dropout masks depend on how the batch is split)."""
+    root = tmp_path_factory.mktemp("task")
+    encoder = root / "encoder"
+    shutil.copytree(tiny_encoder, encoder)
+    config = json.loads((encoder / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (encoder / "config.json").write_text(json.dumps(config))
+    params = str(_params(root, encoder))
+    _xcrl("download", "--params", params, "--out", str(root / "raw"))
+    _xcrl("pairs", "--params", params, "--raw", str(root / "raw"), "--out", str(root / "pairs"),
+          "--metrics", str(root / "pairs.json"))
+    _xcrl("tokenise", "--params", params, "--raw", str(root / "raw"), "--pairs", str(root / "pairs"),
+          "--out", str(root / "tokens"))
+    return root
+
+
+def _lang_index(root: Path) -> dict[str, int]:
+    return {lang: i for i, lang in enumerate(json.loads((root / "raw" / "meta.json").read_text())["languages"])}
+
+
+def test_tokenised_dataset_holds_what_the_tokenizer_gives_and_is_byte_identical_when_rebuilt(task_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    lang_index = _lang_index(task_dir)
+    data = load_train_set(task_dir / "tokens" / TASK, lang_index)
+    rows = read_jsonl(task_dir / "pairs" / TASK / "train.jsonl")
+    tok = AutoTokenizer.from_pretrained(task_dir / "encoder")
+    for name, enc in [("src", data.src), ("cf", data.cf)]:
+        expected = encode(tok, [r if name == "src" else r["counterfactual"] for r in rows], lang_index, 32)
+        assert np.array_equal(enc.flat, expected.flat) and np.array_equal(enc.offsets, expected.offsets)
+        assert np.array_equal(enc.langs, expected.langs)
+    assert data.ids == [r["id"] for r in rows] and data.labels.tolist() == [r["label"] for r in rows]
+    test, ids, labels = load_eval_set(task_dir / "tokens" / TASK, "test", lang_index)
+    test_rows = read_jsonl(task_dir / "raw" / TASK / "test.jsonl")
+    assert len(test) == len(labels) == len(test_rows) and ids == [r["id"] for r in test_rows]
+
+    params = str(_params(tmp_path, task_dir / "encoder"))
+    _xcrl("tokenise", "--params", params, "--raw", str(task_dir / "raw"), "--pairs", str(task_dir / "pairs"),
+          "--out", str(tmp_path / "again"))
+    for path in sorted((task_dir / "tokens").rglob("*")):
+        twin = tmp_path / "again" / path.relative_to(task_dir / "tokens")
+        assert path.is_dir() or path.read_bytes() == twin.read_bytes(), path
+
+
+def test_length_grouped_batches_cover_every_example_once_and_pad_little():
+    lengths = np.random.default_rng(0).integers(5, 120, size=1000)
+    grouped = length_grouped_batches(lengths, 32, torch.Generator().manual_seed(1), group=50)
+    plain = length_grouped_batches(lengths, 32, torch.Generator().manual_seed(1), group=1)
+    for batches in (grouped, plain):
+        assert sorted(i for b in batches for i in b) == list(range(1000))
+
+    def padded(batches):
+        return sum(len(b) * lengths[b].max() for b in batches)
+
+    assert lengths.sum() / padded(grouped) > 0.95
+    assert lengths.sum() / padded(plain) < 0.7
+    assert grouped == length_grouped_batches(lengths, 32, torch.Generator().manual_seed(1), group=50)
+    assert grouped != length_grouped_batches(lengths, 32, torch.Generator().manual_seed(2), group=50)
+
+
+def test_gradient_accumulation_over_two_half_batches_equals_one_full_batch(task_dir, params):
+    """ERM's loss is a per-example mean, so 2 × 8 examples accumulated must give the gradient of 16 at once."""
+    from xcrl_cli.losses import needed_segments
+    from xcrl_cli.model import build_model
+    from xcrl_cli.train import make_accelerator, optimisation_step
+
+    data = load_train_set(task_dir / "tokens" / TASK, _lang_index(task_dir))
+    variant = params.variant("erm")
+    index = list(range(16))
+    grads = []
+    for batches in ([index], [index[:8], index[8:]]):
+        torch.manual_seed(0)
+        model = build_model(params.model, variant, 3, 7, encoder_path=str(task_dir / "encoder"))
+        model.dropout.p = 0.0
+        acc = make_accelerator(params.train)
+        prepared = acc.prepare(model)
+        optimisation_step(acc, prepared, params, variant, data, batches, needed_segments(variant),
+                                    model.encoder.config.pad_token_id, 0.0, "test")
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+        acc.free_memory()
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_side_by_side_runs_each_job_in_its_own_process_and_reports_failures(tmp_path):
+    from xcrl_cli.workers import run_side_by_side
+
+    def write(name: str) -> None:
+        (tmp_path / name).write_text(str(os.getpid()))
+
+    run_side_by_side([lambda: write("a"), lambda: write("b"), lambda: write("c")], workers=2)
+    pids = {(tmp_path / n).read_text() for n in "abc"}
+    assert len(pids) == 3 and str(os.getpid()) not in pids
+
+    def fail() -> None:
+        raise ValueError("seed 1 diverged")
+
+    with pytest.raises(RuntimeError, match=r"1 of 2 side-by-side runs failed \(exit codes \[0, 1\]\)"):
+        run_side_by_side([lambda: write("d"), fail], workers=2)
+
+
+def _losses(live: Path) -> list[float]:
+    lines = (live / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
+    return [float(line.split("\t")[-1]) for line in lines[1:]]
+
+
+def _train_args(task_dir: Path, params: Path, out: Path) -> list[str]:
+    return ["train", "--params", str(params), "--task", TASK, "--variant", "proposed", "--raw",
+            str(task_dir / "raw"), "--tokens", str(task_dir / "tokens"), "--out", str(out / "model"),
+            "--live", str(out / "live"), "--checkpoints", str(out / "ckpt")]
+
+
+def test_two_processes_under_accelerate_follow_the_one_process_loss_trajectory(task_dir, tmp_path):
+    """2 CPU processes (gloo) × 8 examples against 1 process × 16: same global batches, same losses, step by step —
+    the batch-level terms (CORAL alignment, InfoNCE) included, since the loss is computed on the gathered batch."""
+    params = _params(tmp_path, task_dir / "encoder", {"dropout": 0.0}, batch_size=16, checkpoint_every=0)
+    xcrl = [sys.executable, "-m", "xcrl_cli"]
+    run_cmd(xcrl + _train_args(task_dir, params, tmp_path / "one"), tmp_path)
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "xcrl_cli"]
+    done = run_cmd(launch + _train_args(task_dir, params, tmp_path / "two"), tmp_path, CUDA_VISIBLE_DEVICES="")
+    assert "2 process(es)" in done.stdout
+    one, two = _losses(tmp_path / "one" / "live" / "seed0"), _losses(tmp_path / "two" / "live" / "seed0")
+    assert len(one) == len(two) == 8
+    assert np.allclose(one, two, rtol=1e-4, atol=1e-5), (one, two)
+    assert one[0] != one[-1]
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "model" / "seed0" / "model.pt", weights_only=True)
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, tmp_path):
+    """SIGKILL after the first checkpoint, start again: the weights, the selected step and the logged losses equal
+    those of a run never stopped (dropout on: the RNG states come back from the checkpoint too)."""
+    params = _params(tmp_path, task_dir / "encoder", {"dropout": 0.3}, epochs=12, checkpoint_every=3)
+    xcrl = [sys.executable, "-m", "xcrl_cli"]
+    run_cmd(xcrl + _train_args(task_dir, params, tmp_path / "whole"), tmp_path)
+
+    killed = tmp_path / "killed"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(xcrl + _train_args(task_dir, params, killed), cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = killed / "ckpt" / "seed0" / "fingerprint"
+    deadline = time.time() + 120
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = torch.load(killed / "ckpt" / "seed0" / "train_state.pt", weights_only=False)
+    assert 0 < state["step"] < 48, "the kill must land mid-run"
+    assert not (killed / "model").exists()  # nothing half-written where DVC looks
+
+    done = run_cmd(xcrl + _train_args(task_dir, params, killed), tmp_path)
+    assert "step" in done.stdout
+    whole, resumed = _weights(tmp_path / "whole"), _weights(killed)
+    assert whole.keys() == resumed.keys()
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    summary = [json.loads((run / "model" / "summary.json").read_text()) for run in (tmp_path / "whole", killed)]
+    assert summary[0] == summary[1]
+    assert _losses(tmp_path / "whole" / "live" / "seed0") == _losses(killed / "live" / "seed0")
+    assert not (killed / "ckpt").exists()
