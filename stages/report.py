@@ -31,7 +31,7 @@ def report(params_path: Path, eval_dir: Path, out: Path) -> None:
         variant_labels=p.report.labels, table4_space=p.report.table4_space,
     )
     with user_errors(), atomic_dir(out) as tmp:
-        for name in ("scores.csv", "representations.csv"):
+        for name in ("scores.csv", "representations.csv", "runs.csv"):
             (tmp / name).write_text(merge_long_csv([eval_dir / v / name for v in variants]), encoding="utf-8")
-        render_report(tmp / "scores.csv", tmp / "representations.csv", cfg, tmp)
+        render_report(tmp / "scores.csv", tmp / "representations.csv", cfg, tmp, runs_csv=tmp / "runs.csv")
     click.echo(f"Tables 2-4 and Figure 3 written to {out}/ (report.md, table2.md, table3.md, table4.md, figure3.png)")

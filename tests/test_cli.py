@@ -18,12 +18,14 @@ def test_every_subcommand_has_help(command):
     assert "--params" in result.output
 
 
+@pytest.mark.reliability
 def test_unknown_task_is_refused_naming_the_allowed_ones():
     result = CliRunner().invoke(main, ["train", "--params", str(ROOT / "params.yaml"), "--task", "squad"])
     assert result.exit_code == 2
     assert "'squad' is not one of" in result.output and "mldoc" in result.output
 
 
+@pytest.mark.reliability
 def test_unknown_variant_is_refused():
     result = CliRunner().invoke(
         main, ["train", "--params", str(ROOT / "params.yaml"), "--task", "mldoc", "--variant", "nope"]
@@ -31,6 +33,7 @@ def test_unknown_variant_is_refused():
     assert result.exit_code == 2 and "'nope' is not one of" in result.output
 
 
+@pytest.mark.reliability
 def test_bad_params_file_is_a_usage_error_naming_the_key(tmp_path):
     text = (ROOT / "params.yaml").read_text().replace("lr: 0.002", "lr: fast")
     bad = tmp_path / "params.yaml"

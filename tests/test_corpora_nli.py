@@ -115,12 +115,14 @@ def test_xnli_spelling_empty_text_and_line_alignment(tmp_path):
     assert {r["meaning_id"] for r in data.rows["dev"]} == {"xnli-dev-7"}
 
 
+@pytest.mark.reliability
 def test_xnli_bad_label_names_file_line_value_and_valid_labels(tmp_path):
     tiny_xnli(tmp_path, dev_rows=["en\tneutral\t\t\t\t\tA.\tB.\t1\t1\tx", "en\tmaybe\t\t\t\t\tA.\tB.\t1\t2\tx"])
     with pytest.raises(ValueError, match=r"xnli\.dev\.tsv:3: label 'maybe'.*entailment.*contradiction"):
         xnli.load(tmp_path, None, ["en"], "en")
 
 
+@pytest.mark.reliability
 def test_xnli_non_utf8_bytes_name_file_and_line(tmp_path):
     tiny_xnli(tmp_path, en_train=b"premise\thypo\tlabel\nA.\tB.\tneutral\nCaf\xe9.\tB.\tneutral\n")
     with pytest.raises(ValueError, match=r"multinli\.train\.en\.tsv:3: byte 0xe9 .*not valid UTF-8"):
@@ -194,12 +196,14 @@ def test_pawsx_translations_match_by_id_and_skip_placeholders(tmp_path):
     assert data.skipped == Counter({"empty text": 1, "NS placeholder": 1})
 
 
+@pytest.mark.reliability
 def test_pawsx_bad_label_names_file_line_value_and_valid_labels(tmp_path):
     tiny_pawsx(tmp_path, de_dev="4\tEin Satz.\tNoch einer.\t1\n6\tS.\tT.\t2")
     with pytest.raises(ValueError, match=r"de/dev_2k\.tsv:3: label '2'.*0 \(different\), 1 \(paraphrase\)"):
         pawsx.load(tmp_path, None, ["en", "de"], "en")
 
 
+@pytest.mark.reliability
 def test_pawsx_non_utf8_bytes_name_file_and_line(tmp_path):
     tiny_pawsx(tmp_path)
     write(tmp_path / "de" / "dev_2k.tsv", b"id\tsentence1\tsentence2\tlabel\n4\tA.\tB.\t1\n6\tS\xfc\xdf.\tT.\t0")
@@ -278,6 +282,7 @@ def test_read_rows_pads_missing_fields_keeps_quotes_and_numbers_lines(tmp_path):
         (2, {"a": '"x', "b": "y", "c": ""}), (3, {"a": "", "b": "", "c": ""}), (4, {"a": "last", "b": '"', "c": '"'})]
 
 
+@pytest.mark.reliability
 def test_read_rows_rejects_extra_fields_and_missing_columns(tmp_path):
     path = write(tmp_path / "a.tsv", "a\tb\n1\t2\n1\t2\t3\n")
     with pytest.raises(ValueError, match=r"a\.tsv:3: 3 tab-separated fields, but the header names 2"):

@@ -118,12 +118,14 @@ def test_umsab_mismatched_line_counts_name_both_files(tmp_path):
         sentiment.load(root, None, ["en"], "en")
 
 
+@pytest.mark.reliability
 def test_umsab_bad_label_names_file_line_and_valid_labels(tmp_path):
     root = _umsab(tmp_path, ["good", "bad"], ["2", "positive"])
     with pytest.raises(ValueError, match=r"train_labels.txt:2: label 'positive' .*valid: 0 negative, 1 neutral"):
         sentiment.load(root, None, ["en"], "en")
 
 
+@pytest.mark.reliability
 def test_sentiment_non_utf8_names_file_and_line(tmp_path):
     root = _umsab(tmp_path, ["good", "bad"], ["2", "0"])
     (root / "english" / "train_text.txt").write_bytes(b"good\ncaf\xe9\n")
@@ -131,6 +133,7 @@ def test_sentiment_non_utf8_names_file_and_line(tmp_path):
         sentiment.load(root, None, ["en"], "en")
 
 
+@pytest.mark.reliability
 def test_sentiment_empty_tweets_are_counted(tmp_path):
     data = sentiment.load(_umsab(tmp_path, ["good", "  ", "bad"], ["2", "1", "0"]), None, ["en"], "en")
     assert len(data.rows["train"]) == 2 and data.skipped["empty text"] == 3
@@ -143,6 +146,7 @@ def test_sentiment_missing_or_unrecognised_folder(tmp_path):
         sentiment.load(tmp_path, None, ["en"], "en")
 
 
+@pytest.mark.reliability
 def test_marc_bad_stars_names_file_and_line(tmp_path):
     (tmp_path / "dataset_en_train.json").write_text('{"review_id": "r1", "stars": "6", "review_body": "x"}\n')
     with pytest.raises(ValueError, match=r"dataset_en_train.json:1: stars '6' is not a MARC rating"):
@@ -183,12 +187,14 @@ def test_mldoc_refuses_a_hub_dataset(tmp_path):
     ("CCAT text without a tab", r"german\.test:2: 1 tab-separated fields"),
     ("CCAT\tb'\\xff'", r"german\.test:2: .*bytes literal .*UnicodeDecodeError"),
 ])
+@pytest.mark.reliability
 def test_mldoc_malformed_line_names_file_and_line(tmp_path, line, message):
     (write_mldoc(tmp_path) / "german.test").write_text(f"CCAT\tfine\n{line}\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         mldoc.load(tmp_path, None, ["en", "de"], "en")
 
 
+@pytest.mark.reliability
 def test_mldoc_non_utf8_names_file_and_line(tmp_path):
     (write_mldoc(tmp_path) / "german.test").write_bytes(b"CCAT\tfine\nCCAT\tGr\xf6\xdfe\n")
     with pytest.raises(ValueError, match=r"german\.test:2: byte 0xf6"):
@@ -247,6 +253,7 @@ def test_muse_real_space_and_tab_separated_none_for_swahili():
     assert words["ar"][1] == ("the", "ال") and words["hi"][0] == ("and", "और")  # TAB-separated
 
 
+@pytest.mark.reliability
 def test_muse_malformed_line_names_file_and_line(tmp_path):
     (tmp_path / "en-de.txt").write_text("the der\nbank Bank Ufer\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"en-de\.txt:2: expected 'source<space or TAB>target'"):

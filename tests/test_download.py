@@ -42,6 +42,7 @@ def test_mldoc_from_a_local_folder_with_corpus_pairs_and_dictionaries(tmp_path):
     assert "mldoc: train 2, dev 1, test 3" in result.output
 
 
+@pytest.mark.reliability
 def test_a_named_task_whose_dataset_is_absent_fails_and_leaves_the_old_folder(tmp_path):
     out = tmp_path / "raw"
     out.mkdir()

@@ -183,6 +183,7 @@ def test_test_split_counterfactuals(raw, tmp_path):
                                                                                     "translation_swap"}
 
 
+@pytest.mark.reliability
 def test_deterministic_per_seed(raw, tmp_path):
     outputs = []
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
@@ -193,6 +194,7 @@ def test_deterministic_per_seed(raw, tmp_path):
     assert sorted(p.name for p in (tmp_path / "a" / "sent").iterdir()) == ["test_cf.jsonl", "train.jsonl"]
 
 
+@pytest.mark.reliability
 def test_mix_not_summing_to_one_raises_naming_the_mix():
     with pytest.raises(ValueError, match="counterfactual_mix"):
         PairsConfig(counterfactual_mix={"style": 0.5, "word_order": 0.3})
@@ -200,6 +202,7 @@ def test_mix_not_summing_to_one_raises_naming_the_mix():
         PairsConfig(counterfactual_mix={"paraphrase": 1.0})
 
 
+@pytest.mark.reliability
 def test_errors_name_file_and_line(raw, tmp_path):
     path = raw / "sent" / "translations.jsonl"
     path.write_text(path.read_text() + json.dumps(_translation("nope", "de", "x")) + "\n")
@@ -251,7 +254,7 @@ def test_without_translations_pairs_come_from_the_parallel_corpus_with_their_eng
     _write_jsonl(raw / "parallel.jsonl", corpus)
     stats, train, _ = _build(raw, tmp_path / "out")
     assert stats["pairs"] == {"source": "parallel corpus", "kept": {"de": 3, "fr": 1},
-                              "dropped": {"duplicate": {"fr": 1}, "length_ratio": {"fr": 1}}}
+                              "dropped": {"duplicate": {"fr": 1}, "length_ratio": {"fr": 1}}, "no_pairs": []}
     pairs = {(r["pair"]["anchor"]["text"], r["pair"]["text"]) for r in train}
     assert len(train) == 10 and pairs <= {(c["source"], c["target"]) for c in corpus[:4]}
     assert all(r["pair"]["anchor"]["lang"] == "en" and r["counterfactual"]["kind"] != "translation_swap"

@@ -89,6 +89,7 @@ def test_pairs_on_real_text_report_filters_per_language_and_chrf_per_kind(projec
     assert all(r["pair"]["anchor"]["lang"] == "en" and r["pair"]["lang"] != "en" for r in rows)
 
 
+@pytest.mark.reliability
 def test_an_unreachable_hub_fails_fast_naming_the_dataset_and_leaves_data_untouched(project, tmp_path):
     root, _ = project
     params = yaml.safe_load((root / "params.yaml").read_text())

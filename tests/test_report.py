@@ -194,3 +194,21 @@ def test_paper_values_match_the_paper():
     for row in paper["table2"].values():  # the paper's Average column is the mean of its four task columns
         assert row["average"] == pytest.approx(sum(row[t] for t in ("xnli", "pawsx", "mldoc", "sentiment")) / 4,
                                                abs=0.01)
+
+
+@pytest.mark.reliability
+def test_flagged_runs_are_marked_in_their_cells_and_listed_not_averaged_in_silently(tmp_path):
+    scores, reps = write_inputs(tmp_path)
+    runs = tmp_path / "runs.csv"
+    runs.write_text("variant,task,seed,source_dev_accuracy,flags\n"
+                    "proposed,xnli,1,0.34,collapsed: source-dev accuracy after warm-up peaked at 0.340\n"
+                    "proposed,pawsx,1,0.9,\n")
+    summary = render_report(scores, reps, make_cfg(), tmp_path / "out", runs_csv=runs)
+    table2 = (tmp_path / "out" / "table2.md").read_text()
+    proposed = next(line for line in table2.splitlines() if line.startswith("| Proposed Model"))
+    assert proposed.count("†1") == 2  # the xnli cell and the average over tasks; pawsx is clean
+    erm = next(line for line in table2.splitlines() if line.startswith("| mBERT"))
+    assert "†" not in erm
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "- proposed/xnli/seed1: collapsed: source-dev accuracy after warm-up peaked at 0.340" in report
+    assert summary["flagged_runs"] == 1

@@ -180,10 +180,25 @@ def test_two_processes_under_accelerate_follow_the_one_process_loss_trajectory(t
     assert one[0] != one[-1]
 
 
+@pytest.mark.reliability
+def test_a_non_finite_loss_stops_the_run_naming_step_terms_and_batch_and_keeps_the_checkpoint(task_dir, tmp_path):
+    params = _params(tmp_path, task_dir / "encoder", lr=1e30, checkpoint_every=1)
+    done = run_cmd([sys.executable, "-m", "xcrl_cli", *_train_args(task_dir, params, tmp_path / "run")], tmp_path,
+                   ok=False)
+    assert done.returncode != 0
+    message = done.stderr.strip().splitlines()[-1]
+    assert "train sentiment/proposed/seed0 step" in message and "non-finite loss, terms [" in message
+    assert "batch ids: sentiment-train-" in message and str(tmp_path / "run" / "ckpt" / "seed0") in message
+    state = torch.load(tmp_path / "run" / "ckpt" / "seed0" / "train_state.pt", weights_only=False)
+    assert f"step {state['step']} " in message  # the checkpoint holds the last step that finished
+    assert not (tmp_path / "run" / "model").exists()
+
+
 def _weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "model" / "seed0" / "model.pt", weights_only=True)
 
 
+@pytest.mark.reliability
 def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, tmp_path):
     """SIGKILL after the first checkpoint, start again: the weights, the selected step and the logged losses equal
     those of a run never stopped (dropout on: the RNG states come back from the checkpoint too)."""

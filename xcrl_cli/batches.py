@@ -51,11 +51,12 @@ def token_ids(tokenizer, texts: list[str], text_pairs: list[str | None], max_len
     return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
 
 
-def check_not_empty(ids: list[list[int]], rows_ids: list, texts: list[str]) -> None:
+def check_not_empty(ids: list[list[int]], rows_ids: list, texts: list[str], source: str = "") -> None:
     """A sequence of only the special tokens carries nothing to classify: name the example instead of training on it."""
     for seq, rid, text in zip(ids, rows_ids, texts):
         if len(seq) <= 2:
-            raise ValueError(f"example {rid!r} tokenises to nothing: {text!r}")
+            where = f"{source}: " if source else ""
+            raise ValueError(f"{where}example {rid!r} tokenises to nothing: {text!r}; remove it or fix its text")
 
 
 def encode(tokenizer, rows: list[dict], lang_index: dict[str, int], max_length: int) -> Encoded:

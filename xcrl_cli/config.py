@@ -8,6 +8,7 @@ fails in a second rather than after an hour of training.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 
 class _YamlLoader(yaml.SafeLoader):
     """YAML 1.2 floats: PyYAML reads `2e-05` (what `dvc exp run -S` writes for 0.00002) as a string."""
@@ -33,6 +35,30 @@ def load_yaml(text: str):
 TASKS = ("xnli", "pawsx", "mldoc", "sentiment")
 SOURCES = ("embedded", "real")
 LOSS_TERMS = ("task", "contrastive", "sem", "orth", "adv", "inv", "cf", "align")
+
+
+# The allowed interval of every numeric key ("[" closed, "(" open); NaN and infinities are refused everywhere.
+RANGES = {
+    "benchmark.seed": "[0, inf)", "benchmark.cue_strength": "[0, 1]", "benchmark.train_size": "[1, inf)",
+    "benchmark.dev_size": "[1, inf)", "benchmark.test_size": "[1, inf)", "benchmark.corpus_size": "[1, inf)",
+    "benchmark.low_resource_fraction": "(0, 1]",
+    "datasets.mldoc.train_size": "[1000, 10000]", "datasets.parallel.max_pairs": "[1, inf)",
+    "pairs.seed": "[0, inf)", "pairs.min_len_ratio": "(0, inf)", "pairs.max_len_ratio": "(0, inf)",
+    "pairs.counterfactual_mix.*": "[0, 1]", "pairs.code_switch_rate": "[0, 1]", "pairs.word_order_window": "[2, inf)",
+    "pretrain.seed": "[0, inf)", "pretrain.vocab_size": "[100, inf)", "pretrain.hidden_size": "[1, inf)",
+    "pretrain.num_layers": "[1, inf)", "pretrain.num_heads": "[1, inf)", "pretrain.intermediate_size": "[1, inf)",
+    "pretrain.max_length": "[8, inf)", "pretrain.epochs": "[1, inf)", "pretrain.batch_size": "[1, inf)",
+    "pretrain.lr": "(0, inf)", "pretrain.mask_prob": "(0, 1)",
+    "model.inv_dim": "[1, inf)", "model.spe_dim": "[1, inf)", "model.task_dim": "[1, inf)",
+    "model.head_hidden": "[1, inf)", "model.dropout": "[0, 1)", "model.temperature": "(0, inf)",
+    "model.grl_gamma": "[0, inf)",
+    "train.seeds[]": "[0, inf)", "train.epochs": "[1, inf)", "train.batch_size": "[1, inf)", "train.lr": "(0, inf)",
+    "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
+    "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
+    "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
+    "variants.*.weights.*": "[0, inf)",
+    "evaluate.seed": "[0, inf)", "evaluate.probe_max_iter": "[1, inf)", "evaluate.cluster_meanings": "[2, inf)",
+}
 
 
 class ConfigError(ValueError):
@@ -235,6 +261,8 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: {value!r} is not a finite number")
         return float(value)
     if hint in (int, str, bool):
         if type(value) is not hint:
@@ -276,8 +304,63 @@ def _one_of(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
         raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
 
 
+def _range_key(key: str) -> str | None:
+    """The RANGES entry covering `key` (`variants.erm.weights.task` -> `variants.*.weights.*`), or None."""
+    if key in RANGES:
+        return key
+    generic = re.sub(r"\[\d+\]$", "[]", key)
+    parts = generic.split(".")
+    for pattern in RANGES:
+        pat = pattern.split(".")
+        if len(pat) == len(parts) and all(a == "*" or a == b for a, b in zip(pat, parts)):
+            return pattern
+    return generic if generic in RANGES else None
+
+
+def _check_range(key: str, value: float) -> None:
+    pattern = _range_key(key)
+    if pattern is None:
+        return
+    interval = RANGES[pattern]
+    lo, hi = (float(x) for x in interval[1:-1].split(","))
+    low_ok = value > lo if interval[0] == "(" else value >= lo
+    high_ok = value < hi if interval[-1] == ")" else value <= hi
+    if not (low_ok and high_ok):
+        raise ConfigError(f"{key}: {value!r} is outside the allowed range {interval}")
+
+
+def _check_ranges(obj: Any, key: str) -> None:
+    """Every numeric leaf of the built params against RANGES."""
+    if dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            _check_ranges(getattr(obj, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_ranges(v, f"{key}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_ranges(v, f"{key}[{i}]")
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        _check_range(key, obj)
+
+
+def _check_languages(data: DataConfig) -> None:
+    if data.source == "embedded":
+        from .lexicon import LANGUAGE_CODES as known
+    else:
+        from .corpora.schema import LANGUAGE_NAMES as known
+    for lang in data.languages:
+        _one_of("data.languages", lang, sorted(known))
+    if len(set(data.languages)) != len(data.languages):
+        raise ConfigError(f"data.languages: {list(data.languages)} lists a language twice")
+    if len(set(data.tasks)) != len(data.tasks) or not data.tasks:
+        raise ConfigError(f"data.tasks: {list(data.tasks)} must name each task once, at least one")
+
+
 def _validate(p: Params) -> None:
+    _check_ranges(p, "")
     _one_of("data.source", p.data.source, SOURCES)
+    _check_languages(p.data)
     for task in p.data.tasks:
         _one_of("data.tasks", task, TASKS)
     for task in p.datasets.optional:
@@ -291,13 +374,6 @@ def _validate(p: Params) -> None:
     _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
     _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
     _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
-    for key in ("batch_size", "epochs", "grad_accum", "length_group", "eval_every", "workers"):
-        if getattr(p.train, key) < 1:
-            raise ConfigError(f"train.{key}: {getattr(p.train, key)} must be at least 1")
-    if p.train.checkpoint_every < 0:
-        raise ConfigError(f"train.checkpoint_every: {p.train.checkpoint_every} must be 0 (no checkpoints) or more")
-    if not 0.0 <= p.benchmark.cue_strength <= 1.0:
-        raise ConfigError(f"benchmark.cue_strength: {p.benchmark.cue_strength} must lie in [0, 1]")
     mix_total = sum(p.pairs.counterfactual_mix.values())
     if abs(mix_total - 1.0) > 1e-6:
         raise ConfigError(f"pairs.counterfactual_mix: {p.pairs.counterfactual_mix} sums to {mix_total}, must sum to 1")
@@ -310,10 +386,8 @@ def _validate(p: Params) -> None:
 
 def _validate_variant(name: str, v: Variant, model: ModelConfig) -> None:
     key = f"variants.{name}"
-    for term, w in v.weights.items():
+    for term in v.weights:
         _one_of(f"{key}.weights", term, LOSS_TERMS)
-        if w < 0:
-            raise ConfigError(f"{key}.weights.{term}: {w} is negative; weights must be >= 0")
     if v.weight("task") <= 0:
         raise ConfigError(f"{key}.weights.task: must be > 0 (every variant is trained on source labels)")
     needs_d = [t for t in ("sem", "orth", "adv") if v.weight(t) > 0]

@@ -23,6 +23,7 @@ from .tokens import load_eval_set
 
 SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
 REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
+RUN_COLUMNS = ("variant", "task", "seed", "source_dev_accuracy", "flags")
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RunResult:
     scores: list[dict] = field(default_factory=list)
     representations: list[dict] = field(default_factory=list)
     predictions: list[dict] = field(default_factory=list)
+    run: dict = field(default_factory=dict)  # training's summary: source-dev accuracy and flags
 
 
 def load_run(run_dir: Path, n_labels: int, n_languages: int) -> XcrlModel:
@@ -92,7 +94,9 @@ def evaluate_run(
     pred_of_x = pred[[position[rid] for rid in cf_ids]]
     pred_cf = cf_logits.argmax(-1).numpy()
 
-    result = RunResult()
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    result = RunResult(run={**key, "source_dev_accuracy": summary["source_dev_accuracy"],
+                            "flags": "; ".join(summary.get("flags", []))})
     result.scores = _score_rows(key, test_rows, pred, n_labels)
     result.representations = _representation_rows(key, test_rows, spaces, cfg)
     result.representations.append(
@@ -112,4 +116,5 @@ def write_results(results: list[RunResult], out_dir: Path) -> None:
     with atomic_dir(out_dir) as tmp:
         (tmp / "scores.csv").write_text(dumps_csv(SCORE_COLUMNS, ([r[c] for c in SCORE_COLUMNS] for r in scores)))
         (tmp / "representations.csv").write_text(dumps_csv(REPR_COLUMNS, ([r[c] for c in REPR_COLUMNS] for r in reps)))
+        (tmp / "runs.csv").write_text(dumps_csv(RUN_COLUMNS, ([r.run[c] for c in RUN_COLUMNS] for r in results)))
         (tmp / "predictions.jsonl").write_text(dumps_jsonl(p for r in results for p in r.predictions), encoding="utf-8")

@@ -17,18 +17,20 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """Rows of a JSON-lines file; a malformed line is reported with its file and line number."""
-    rows = []
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a JSON-lines file; a malformed line is reported with its file and line number."""
     with Path(path).open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg}); expected one object per line") from None
-    return rows
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [row for _, row in iter_jsonl(path)]
 
 
 def dumps_jsonl(rows: Iterable[dict]) -> str:
@@ -45,10 +47,20 @@ def dumps_csv(header: Sequence[str], records: Iterable[Sequence]) -> str:
     return buf.getvalue()
 
 
+def _remove_stale(path: Path) -> None:
+    """The temporaries that a killed writer of `path` left beside it (SIGKILL runs no cleanup)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write `data` (text as UTF-8) to a temporary file beside `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -70,6 +82,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     """Yield a temporary folder beside `path`; on success it replaces `path` whole, on failure it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     old = tmp.with_name(f"{tmp.name}-old")
     try:

@@ -246,9 +246,12 @@ def _surface_stats(changes: list[tuple[str, Surface, Surface]]) -> dict:
     return stats
 
 
-def _pair_stats(chooser: _PairChooser) -> dict:
+def _pair_stats(chooser: _PairChooser, languages: list[str]) -> dict:
+    """Kept and dropped pairs per language; `no_pairs` lists the target languages left without any (a reported skip:
+    training then sees no text of theirs, and their test sets are still scored zero-shot)."""
     return {"kept": dict(sorted(chooser.kept.items())),
-            "dropped": {f: dict(sorted(c.items())) for f, c in sorted(chooser.dropped.items())}}
+            "dropped": {f: dict(sorted(c.items())) for f, c in sorted(chooser.dropped.items())},
+            "no_pairs": [lang for lang in languages if not chooser.kept.get(lang)]}
 
 
 def _build_train_from_corpus(train: list[dict], parallel: Path, cfg: PairsConfig, rngs: list[np.random.Generator],
@@ -264,7 +267,7 @@ def _build_train_from_corpus(train: list[dict], parallel: Path, cfg: PairsConfig
                                          rngs[_STREAM_TRAIN_CF])
         changes.append((kind, x, cf))
         rows.append({**row, "pair": {**_side(pair), "anchor": _side(anchor)}, "counterfactual": _record(kind, cf)})
-    return rows, {"source": "parallel corpus", **_pair_stats(chooser)}, changes
+    return rows, {"source": "parallel corpus", **_pair_stats(chooser, languages)}, changes
 
 
 def _build_train(raw: Path, cfg: PairsConfig, rngs: list[np.random.Generator], languages: list[str],
@@ -292,7 +295,7 @@ def _build_train(raw: Path, cfg: PairsConfig, rngs: list[np.random.Generator], l
         changes.append((kind, x, cf))
         rows.append({**row, "pair": _side(pair),
                      "counterfactual": _record(kind, cf)})
-    return rows, {"source": "translations", **_pair_stats(chooser)}, changes
+    return rows, {"source": "translations", **_pair_stats(chooser, languages)}, changes
 
 
 def _build_test(path: Path, cfg: PairsConfig, rng: np.random.Generator, source_lang: str,
@@ -355,6 +358,9 @@ def describe_stats(task: str, stats: dict) -> str:
     lines = [f"{task}: pairs from {pairs['source']}; kept " + ", ".join(f"{k} {v}" for k, v in pairs["kept"].items())]
     for reason, by_lang in pairs["dropped"].items():
         lines.append(f"  dropped by {reason}: " + ", ".join(f"{k} {v}" for k, v in by_lang.items()))
+    if pairs.get("no_pairs"):
+        lines.append(f"  WARNING no pairs for {', '.join(pairs['no_pairs'])}: training sees none of their text; their "
+                     "test sets are still scored zero-shot")
     for split, kinds in stats["counterfactuals"].items():
         cells = [f"{k} {'-' if v['chrf'] is None else format(v['chrf'], '.1f')} "
                  f"(n={v['n']}, unchanged {v['unchanged']})" for k, v in kinds.items()]

@@ -26,7 +26,12 @@ def read_corpus(corpus_dir: Path) -> list[str]:
 
 
 def train_tokenizer(lines: list[str], vocab_size: int, max_length: int):
-    """A Unigram tokenizer (as XLM-R's SentencePiece) with RoBERTa's templates for single and paired sequences."""
+    """A subword tokenizer with XLM-R's SentencePiece-style word boundaries (Metaspace) and RoBERTa's templates for
+    single and paired sequences.
+
+    BPE, not XLM-R's Unigram: the `tokenizers` Unigram trainer is not deterministic (three runs on the embedded
+    corpus gave three different vocabularies), and a run must give the same bytes twice. The BPE trainer does.
+    """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -34,15 +39,13 @@ def train_tokenizer(lines: list[str], vocab_size: int, max_length: int):
     needed = len(chars) + len(SPECIAL_TOKENS) + 1  # + the word-boundary marker
     if vocab_size < needed:
         raise ConfigError(f"pretrain.vocab_size: {vocab_size} is below the {len(chars)} distinct characters of the "
-                          f"corpus plus special tokens; a Unigram vocabulary holds every character, so raise it to at "
+                          f"corpus plus special tokens; the vocabulary holds every character, so raise it to at "
                           f"least {needed} (scripts such as Chinese bring thousands)")
-    tok = Tokenizer(models.Unigram())
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="<unk>", show_progress=False
-    )
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
     tok.train_from_iterator(lines, trainer=trainer)
     bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
     tok.post_processor = processors.TemplateProcessing(

@@ -57,15 +57,17 @@ class Stat:
     mean: float
     std: float | None
     n: int
+    flagged: int = 0  # runs behind this cell that training flagged (collapsed, diverged): marked, never hidden
 
     @classmethod
-    def of(cls, per_seed: Mapping[int, float]) -> Stat:
+    def of(cls, per_seed: Mapping[int, float], flagged: int = 0) -> Stat:
         values = 100.0 * np.array([per_seed[s] for s in sorted(per_seed)])
         std = float(np.std(values, ddof=1)) if len(values) > 1 else None
-        return cls(float(np.mean(values)), std, len(values))
+        return cls(float(np.mean(values)), std, len(values), flagged)
 
     def text(self) -> str:
-        return f"{self.mean:.2f} ± {'n/a' if self.std is None else f'{self.std:.2f}'}"
+        mark = f" †{self.flagged}" if self.flagged else ""
+        return f"{self.mean:.2f} ± {'n/a' if self.std is None else f'{self.std:.2f}'}{mark}"
 
 
 @dataclass(frozen=True)
@@ -140,13 +142,15 @@ def _average_per_seed(per_task: Mapping[str, dict[int, float] | None], where: st
     return {s: float(np.mean([values[s] for values in run.values()])) for s in seeds}
 
 
-def _task_cells(scores, where, cfg: ReportConfig, variant: str, langs: Sequence[str]) -> dict[str, Stat | None]:
-    """One cell per task plus `average`, each over `langs`, for one variant."""
+def _task_cells(scores, where, cfg: ReportConfig, variant: str, langs: Sequence[str],
+                flagged: Mapping[tuple, str] | None = None) -> dict[str, Stat | None]:
+    """One cell per task plus `average`, each over `langs`, for one variant; `flagged` runs are counted per cell."""
     per_task = {task: _task_per_seed(scores, where, variant, task, metric, langs)
                 for task, metric in cfg.task_metric.items()}
     average = _average_per_seed(per_task, f"{where}: variant {variant!r}")
-    cells = {task: None if v is None else Stat.of(v) for task, v in per_task.items()}
-    cells["average"] = None if average is None else Stat.of(average)
+    n_flagged = {task: sum((variant, task, seed) in (flagged or {}) for seed in v or ()) for task, v in per_task.items()}
+    cells = {task: None if v is None else Stat.of(v, n_flagged[task]) for task, v in per_task.items()}
+    cells["average"] = None if average is None else Stat.of(average, sum(n_flagged.values()))
     return cells
 
 
@@ -328,14 +332,22 @@ def _emit(out_dir: Path, table: str, title: str, rows: list[Row], columns, heade
     return md + f"\nRaw numbers: [{table}.csv]({table}.csv)\n"
 
 
-def _report_md(cfg: ReportConfig, sections: list[str], perf: dict) -> str:
+def _flagged_md(flagged: Mapping[tuple, str]) -> str:
+    """The runs training flagged, each with its reason; the cells they enter carry † and their count."""
+    lines = ["### Flagged runs", "", ("Runs that training flagged (`xcrl_cli/guards.py`). They are averaged into "
+                                      "their cells, which carry † and the number of such runs."), ""]
+    lines += [f"- {v}/{t}/seed{s}: {reason}" for (v, t, s), reason in sorted(flagged.items())] or ["- none"]
+    return "\n".join(lines) + "\n"
+
+
+def _report_md(cfg: ReportConfig, sections: list[str], perf: dict, flagged: Mapping[tuple, str]) -> str:
     all_rows = [Row(None, v, cells) for v, cells in perf.items()]
     header = (f"# Reproduction report\n\nScale: embedded benchmark, encoder {cfg.encoder_label}; every number is a "
               f"mean ± sample std over {_seeds_phrase(all_rows)}. One measured run may stand for several paper rows "
               f"(e.g. ERM for mBERT and XLM-R); the 'Measured as' column names what was actually trained.\n")
     figure = ("### Figure 3: per target language\n\n![Figure 3](figure3.png)\n\n"
               "Data: [figure3.csv](figure3.csv); metrics: [summary.json](summary.json)\n")
-    return "\n".join([header, *sections, figure])
+    return "\n".join([header, *sections, _flagged_md(flagged), figure])
 
 
 def _language_note(scores, cfg: ReportConfig) -> str:
@@ -348,10 +360,11 @@ def _language_note(scores, cfg: ReportConfig) -> str:
     return " its test set has (" + "; ".join(f"{t}: {', '.join(ls)}" for t, ls in partial.items()) + ")"
 
 
-def _render_tables(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Path], out_dir: Path):
+def _render_tables(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Path], out_dir: Path,
+                   flagged: Mapping[tuple, str]):
     """Tables 2-4 as .md/.csv; returns their Markdown and the per-variant cells the summary is built from."""
     variants = dict.fromkeys([v for vs in cfg.tables.values() for v in vs] + list(cfg.figure3))
-    perf = {v: _task_cells(scores, paths[0], cfg, v, cfg.targets) for v in variants}
+    perf = {v: _task_cells(scores, paths[0], cfg, v, cfg.targets, flagged) for v in variants}
     t4 = {v: _table4_cells(scores, reps, paths, cfg, v) for v in variants if any(k[0] == v for k in reps)}
     coverage = _coverage_note(scores, cfg)
     columns = [*cfg.task_metric, "average"]
@@ -369,23 +382,32 @@ def _render_tables(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Pa
     return sections, perf, t4
 
 
+def read_flags(runs_csv: Path | None) -> dict[tuple, str]:
+    """(variant, task, seed) -> the reasons training flagged it, from evaluate's runs.csv; none without the file."""
+    if runs_csv is None or not Path(runs_csv).exists():
+        return {}
+    with open(runs_csv, newline="", encoding="utf-8") as f:
+        return {(r["variant"], r["task"], int(r["seed"])): r["flags"] for r in csv.DictReader(f) if r["flags"]}
+
+
 def render_report(scores_csv: Path, representations_csv: Path, cfg: ReportConfig, out_dir: Path,
-                  paper_values: Path | None = None) -> dict:
+                  paper_values: Path | None = None, runs_csv: Path | None = None) -> dict:
     """Write Tables 2-4, Figure 3, report.md and summary.json into `out_dir`; return the summary."""
     paths = (Path(scores_csv), Path(representations_csv))
     scores, reps = _read_long(paths[0], SCORE_COLUMNS), _read_long(paths[1], REPR_COLUMNS)
+    flagged = read_flags(runs_csv)
     paper = load_paper_values(paper_values or PAPER_VALUES)
     _check_inputs(scores, reps, cfg, paper, paths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir)
+    sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir, flagged)
     fig_stats = _figure3_stats(scores, paths[0], cfg)
     atomic_write(out_dir / "figure3.png", _figure3_png(fig_stats, cfg))
     atomic_write(out_dir / "figure3.csv", dumps_csv(["variant", "lang", "mean", "std"], [
         [v, lang, _round(s.mean), _round(s.std)] for v, lang, s in fig_stats]))
-    summary = _summary(cfg, perf, t4)
+    summary = {**_summary(cfg, perf, t4), "flagged_runs": len(flagged)}
     atomic_write(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    atomic_write(out_dir / "report.md", _report_md(cfg, sections, perf))
+    atomic_write(out_dir / "report.md", _report_md(cfg, sections, perf, flagged))
     return summary
 
 

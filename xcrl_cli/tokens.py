@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from .batches import Encoded, TrainSet, check_not_empty, token_ids
-from .io import atomic_dir, read_jsonl
+from .io import atomic_dir, iter_jsonl
+from .raw import read_meta, task_meta
 
 # A training row's sequences, by column prefix, and where each lies in a pairs-file row.
 TRAIN_SEGMENTS = {"src": lambda r: r, "pair": lambda r: r["pair"], "cf": lambda r: r["counterfactual"],
@@ -46,14 +47,27 @@ def _flat_eval_rows(rows: list[dict]) -> list[dict]:
              "lang": r["lang"]} for r in rows]
 
 
-def _tokenise_columns(batch: dict, tokenizer, max_length: int, prefixes: list[str]) -> dict:
+def _tokenise_columns(batch: dict, tokenizer, max_length: int, prefixes: list[str], source: str) -> dict:
     out = {}
     for p in prefixes:
         texts = batch[f"{p}text"]
         ids = token_ids(tokenizer, texts, batch[f"{p}text_pair"], max_length)
-        check_not_empty(ids, batch["id"], texts)
+        check_not_empty(ids, batch["id"], texts, source)
         out[f"{p}input_ids"] = ids
     return out
+
+
+def _checked_rows(path: Path, labels: list[str], labelled: bool = True) -> list[dict]:
+    """The rows of a JSON-lines split, refusing an empty split and a label outside the task's label set."""
+    rows = []
+    for lineno, row in iter_jsonl(path):
+        if labelled and row.get("label") not in range(len(labels)):
+            raise ValueError(f"{path}:{lineno}: label {row.get('label')!r} is not one of the task's labels "
+                             f"0..{len(labels) - 1} ({', '.join(labels)})")
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"{path}: empty split; `download` and `pairs` write at least one example per split")
+    return rows
 
 
 def _fingerprint(*parts: bytes | str) -> str:
@@ -72,14 +86,15 @@ def tokenizer_signature(tokenizer_dir: str) -> str:
     return _fingerprint(*(p.name.encode() + p.read_bytes() for p in files))
 
 
-def _tokenised(rows: list[dict], prefixes: list[str], tokenizer, max_length: int, signature: str):
+def _tokenised(rows: list[dict], prefixes: list[str], tokenizer, max_length: int, signature: str, source: Path):
     from datasets import Dataset
 
     ds = Dataset.from_list(rows)
     text_columns = [c for c in ds.column_names if c.endswith(("text", "text_pair"))]
     fingerprint = _fingerprint(signature, str(max_length), json.dumps(rows, sort_keys=True, ensure_ascii=False))
     return ds.map(_tokenise_columns, batched=True, batch_size=1000, remove_columns=text_columns,
-                  fn_kwargs={"tokenizer": tokenizer, "max_length": max_length, "prefixes": prefixes},
+                  fn_kwargs={"tokenizer": tokenizer, "max_length": max_length, "prefixes": prefixes,
+                             "source": str(source)},
                   new_fingerprint=fingerprint, desc="tokenising")
 
 
@@ -94,20 +109,21 @@ def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str,
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     signature = tokenizer_signature(tokenizer_dir)
+    labels = task_meta(read_meta(raw_dir), task, raw_dir)["labels"]
     train_path = Path(pairs_dir) / task / "train.jsonl"
-    train_rows = _flat_train_rows(read_jsonl(train_path), train_path)
-    if not train_rows:
-        raise ValueError(f"{train_path}: no training examples; check the `pairs` stage's filters and its metrics")
+    train_rows = _flat_train_rows(_checked_rows(train_path, labels), train_path)
     prefixes = [c[: -len("text")] for c in train_rows[0] if c.endswith("_text")]
     dev_path = Path(raw_dir) / task / "dev.jsonl"
-    dev = [r for r in read_jsonl(dev_path) if r["lang"] == source_lang]
+    dev = [r for r in _checked_rows(dev_path, labels) if r["lang"] == source_lang]
     if not dev:
         raise ValueError(f"{dev_path}: no {source_lang!r} rows; the source-language dev set selects the checkpoint")
-    evals = {"dev": dev, "test": read_jsonl(Path(raw_dir) / task / "test.jsonl"),
-             "test_cf": read_jsonl(Path(pairs_dir) / task / "test_cf.jsonl")}
-    splits = {"train": _tokenised(train_rows, prefixes, tokenizer, max_length, signature)}
+    paths = {"dev": dev_path, "test": Path(raw_dir) / task / "test.jsonl",
+             "test_cf": Path(pairs_dir) / task / "test_cf.jsonl"}
+    evals = {"dev": dev, "test": _checked_rows(paths["test"], labels),
+             "test_cf": _checked_rows(paths["test_cf"], labels, labelled=False)}
+    splits = {"train": _tokenised(train_rows, prefixes, tokenizer, max_length, signature, train_path)}
     for name, rows in evals.items():
-        splits[name] = _tokenised(_flat_eval_rows(rows), [""], tokenizer, max_length, signature)
+        splits[name] = _tokenised(_flat_eval_rows(rows), [""], tokenizer, max_length, signature, paths[name])
     with atomic_dir(out_dir) as tmp:
         DatasetDict(splits).save_to_disk(str(tmp))
     return {name: len(ds) for name, ds in splits.items()}

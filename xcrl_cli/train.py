@@ -28,6 +28,7 @@ from .batches import length_grouped_batches, train_batch
 from .checkpoint import TrainState, fingerprint, load_checkpoint, save_checkpoint
 from .config import Params, TrainConfig, to_dict
 from .distributed import gather_output, loss_scale, shard
+from .guards import collapse_flags
 from .inference import infer, resolve_device
 from .io import atomic_dir, write_json
 from .losses import needed_segments, total_loss
@@ -35,7 +36,7 @@ from .model import build_model
 from .progress import progress_bar
 from .raw import read_meta, task_meta
 from .tokens import load_eval_set, load_train_set
-from .workers import run_side_by_side
+from .workers import one_at_a_time, run_side_by_side
 
 Logger = Callable[[int, dict[str, float]], None]
 
@@ -136,8 +137,8 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
             if k == 0 or not plan:
                 plan = epoch_steps(lengths, tcfg, spec.seed, epoch, acc.num_processes)
             coeff = grl_coefficient(state.step / total, params.model.grl_schedule, params.model.grl_gamma)
-            loss, terms = optimisation_step(acc, model, params, variant, data, plan[k], segments, pad_id, coeff,
-                                            f"{name} step {state.step}")
+            where = f"{name} step {state.step} (its last checkpoint stays in {spec.checkpoint_dir})"
+            loss, terms = optimisation_step(acc, model, params, variant, data, plan[k], segments, pad_id, coeff, where)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -157,9 +158,11 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
             if tcfg.checkpoint_every and (state.step % tcfg.checkpoint_every == 0 or state.step == total):
                 save_checkpoint(acc, spec.checkpoint_dir, state, fp)
 
+    flags = collapse_flags(state.history, dev_labels.tolist(), len(lang_index), int(tcfg.warmup_ratio * total))
     summary = {"task": spec.task, "variant": spec.variant, "seed": spec.seed, "steps": total,
                "selected_step": state.best_step, "source_dev_accuracy": round(state.best_accuracy, 6),
-               "terms": list(variant.active_terms), "segments": sorted(segments), "processes": acc.num_processes}
+               "terms": list(variant.active_terms), "segments": sorted(segments), "processes": acc.num_processes,
+               "flags": flags}
     if acc.is_main_process:
         save_run(spec.out_dir, state.best_weights, resolved, summary)
     acc.free_memory()
@@ -173,7 +176,8 @@ def optimisation_step(acc, model, params: Params, variant, data, batches: list[l
     n_step = sum(len(b) // acc.num_processes * acc.num_processes for b in batches)
     loss_sum, term_sums = 0.0, {}
     for j, index in enumerate(batches):
-        batch = train_batch(data, shard(index, acc.process_index, acc.num_processes), segments, pad_id)
+        local = shard(index, acc.process_index, acc.num_processes)
+        batch = train_batch(data, local, segments, pad_id)
         sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
         with sync:
             with acc.autocast():
@@ -181,8 +185,11 @@ def optimisation_step(acc, model, params: Params, variant, data, batches: list[l
                 out, seg = gather_output(acc, out, batch.segments.to(acc.device))
                 loss, terms = total_loss(variant, out, seg, params.model)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"{where}: non-finite loss: "
-                                         + ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items()))
+                bad = [k for k, v in terms.items() if not torch.isfinite(v)]
+                raise FloatingPointError(
+                    f"{where}: non-finite loss, terms {bad or ['total']} ("
+                    + ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+                    + f"); batch ids: {', '.join(data.ids[i] for i in local)}")
             share = seg.n_src / n_step
             acc.backward(loss * share * loss_scale(acc))
         loss_sum += share * loss.item()
@@ -235,7 +242,8 @@ def train_task(params: Params, task: str, variant: str, seeds, raw_dir: Path, to
                            out_dir=tmp / f"seed{seed}" if main else None, checkpoint_dir=checkpoints / f"seed{seed}")
             summary = train_run(params, spec, acc, log)
             if live is not None:
-                live.end()
+                with one_at_a_time():  # Live.end() removes a signal file that every Live of a DVC run shares
+                    live.end()
             return summary
 
         if side_by_side > 1:

@@ -15,6 +15,14 @@ from collections.abc import Callable
 
 import torch
 
+# Created before any fork, so every side-by-side process holds the same lock.
+_ONE_AT_A_TIME = multiprocessing.get_context("fork").Lock()
+
+
+def one_at_a_time():
+    """A lock the side-by-side processes share, for the few steps that must not overlap (a no-op cost alone)."""
+    return _ONE_AT_A_TIME
+
 
 def _run(job: Callable[[], object], threads: int) -> None:
     torch.set_num_threads(threads)
