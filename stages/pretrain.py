@@ -16,7 +16,7 @@ from xcrl_cli.options import load, params_option, user_errors
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="data/encoder", show_default=True,
               help="Where the encoder is saved (save_pretrained); model.encoder points here.")
 def pretrain(params_path: Path, corpus: Path, out: Path) -> None:
-    """Train a BPE tokenizer and an XLM-R-style encoder (masked LM) on the multilingual unlabeled corpus, or,
+    """Train a SentencePiece Unigram tokenizer and an XLM-R-style encoder (masked LM) on the multilingual unlabeled corpus, or,
     when pretrain.init names a hub model, save a local snapshot of it."""
     from xcrl_cli.pretrain import pretrain_encoder, snapshot_encoder
 

@@ -176,6 +176,8 @@ def test_two_processes_under_accelerate_follow_the_one_process_loss_trajectory(t
     assert "2 process(es)" in done.stdout
     one, two = _losses(tmp_path / "one" / "live" / "seed0"), _losses(tmp_path / "two" / "live" / "seed0")
     assert len(one) == len(two) == 8
+    print(f"\n1 process: {np.round(one, 6).tolist()}\n2 processes: {np.round(two, 6).tolist()}\n"
+          f"max |difference|: {np.abs(np.subtract(one, two)).max():.2e}")
     assert np.allclose(one, two, rtol=1e-4, atol=1e-5), (one, two)
     assert one[0] != one[-1]
 
@@ -218,6 +220,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, 
     proc.wait()
     state = torch.load(killed / "ckpt" / "seed0" / "train_state.pt", weights_only=False)
     assert 0 < state["step"] < 48, "the kill must land mid-run"
+    print(f"\nkilled after checkpoint step {state['step']} of 48")
     assert not (killed / "model").exists()  # nothing half-written where DVC looks
 
     done = run_cmd(xcrl + _train_args(task_dir, params, killed), tmp_path)
@@ -225,6 +228,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, 
     whole, resumed = _weights(tmp_path / "whole"), _weights(killed)
     assert whole.keys() == resumed.keys()
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    print(f"resumed: {len(whole)} tensors, {sum(v.numel() for v in whole.values()):,} weights, all equal")
     summary = [json.loads((run / "model" / "summary.json").read_text()) for run in (tmp_path / "whole", killed)]
     assert summary[0] == summary[1]
     assert _losses(tmp_path / "whole" / "live" / "seed0") == _losses(killed / "live" / "seed0")

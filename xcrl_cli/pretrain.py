@@ -26,27 +26,40 @@ def read_corpus(corpus_dir: Path) -> list[str]:
 
 
 def train_tokenizer(lines: list[str], vocab_size: int, max_length: int):
-    """A subword tokenizer with XLM-R's SentencePiece-style word boundaries (Metaspace) and RoBERTa's templates for
-    single and paired sequences.
+    """XLM-R's kind of tokenizer — a SentencePiece Unigram model with its word-boundary marker — with RoBERTa's
+    templates for single and paired sequences and XLM-R's special-token ids.
 
-    BPE, not XLM-R's Unigram: the `tokenizers` Unigram trainer is not deterministic (three runs on the embedded
-    corpus gave three different vocabularies), and a run must give the same bytes twice. The BPE trainer does.
+    The pieces and their scores are learnt by `sentencepiece` itself on one thread and loaded into a `tokenizers`
+    Unigram model: the `sentencepiece` trainer gives the same model every run (for a fixed thread count), while the
+    `tokenizers` Unigram trainer does not (three runs on the embedded corpus, three vocabularies), and a run of the
+    pipeline must give the same bytes twice. `vocab_size` is an upper bound: a small corpus supports fewer pieces.
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    import io
+
+    import sentencepiece as spm
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     chars = {ch for line in lines for ch in unicodedata.normalize("NFKC", line) if not ch.isspace()}
     needed = len(chars) + len(SPECIAL_TOKENS) + 1  # + the word-boundary marker
     if vocab_size < needed:
         raise ConfigError(f"pretrain.vocab_size: {vocab_size} is below the {len(chars)} distinct characters of the "
-                          f"corpus plus special tokens; the vocabulary holds every character, so raise it to at "
+                          f"corpus plus special tokens; a Unigram vocabulary holds every character, so raise it to at "
                           f"least {needed} (scripts such as Chinese bring thousands)")
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    proto = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=proto, model_type="unigram", vocab_size=vocab_size,
+        hard_vocab_limit=False, character_coverage=1.0, normalization_rule_name="nfkc", shuffle_input_sentence=False,
+        num_threads=1, minloglevel=2,
+    )
+    sp = spm.SentencePieceProcessor(model_proto=proto.getvalue())
+    pieces = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())
+              if not (sp.is_control(i) or sp.is_unknown(i))]
+    tok = Tokenizer(models.Unigram([(t, 0.0) for t in SPECIAL_TOKENS] + pieces, unk_id=SPECIAL_TOKENS.index("<unk>")))
+    tok.add_special_tokens(SPECIAL_TOKENS)
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
-    tok.train_from_iterator(lines, trainer=trainer)
     bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
