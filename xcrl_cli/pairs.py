@@ -11,7 +11,6 @@ pair losses compare the two sides of a real translation (DESIGN §3).
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from collections import defaultdict
@@ -32,7 +31,7 @@ from xcrl_cli.counterfactuals import (
     sample_counterfactual,
     word_tokenizer,
 )
-from xcrl_cli.io import atomic_write, dumps_jsonl
+from xcrl_cli.io import atomic_write, dumps_jsonl, iter_jsonl
 from xcrl_cli.raw import not_run_reason, read_meta, write_not_run
 
 __all__ = ["PairsConfig", "build_pairs", "describe_stats", "load_muse", "word_tokenizer", "COUNTERFACTUAL_KINDS"]
@@ -86,19 +85,12 @@ def load_muse(path: Path) -> dict[str, list[str]]:
 
 
 def _read_jsonl(path: Path, keys: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
-    """(line number, row) for each non-blank line; errors name the file and line and what a valid row holds."""
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: malformed JSON ({e.msg}); expected one object per line") from None
-            missing = [k for k in keys if not isinstance(row, dict) or k not in row]
-            if missing:
-                raise ValueError(f"{path}:{lineno}: missing fields {missing}; a row needs {list(keys)}")
-            yield lineno, row
+    """`io.iter_jsonl`, refusing a row without `keys` by file and line and naming what a valid row holds."""
+    for lineno, row in iter_jsonl(path):
+        missing = [k for k in keys if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise ValueError(f"{path}:{lineno}: missing fields {missing}; a row needs {list(keys)}")
+        yield lineno, row
 
 
 def _surface(row: dict) -> Surface:
