@@ -21,24 +21,39 @@ from xcrl_cli.options import choice_check, load, params_option, selected_tasks, 
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="data/eval", show_default=True,
               help="Parent folder: one <variant>/ per variant, each replaced whole.")
 def evaluate(params_path, variants, tasks, models, raw, tokens_dir, out) -> None:
-    """Predict every test set (all languages), score it, and measure language-ID, purity and consistency."""
+    """Predict every test set (all languages), score it, and measure language-ID, purity and consistency. On CPU,
+    `train.workers` runs are evaluated side by side, as they are trained."""
+    import functools
+
     from xcrl_cli.evaluate import evaluate_run, write_results
+    from xcrl_cli.inference import resolve_device
     from xcrl_cli.progress import progress_bar
     from xcrl_cli.raw import is_not_run
+    from xcrl_cli.workers import run_side_by_side
 
     p = load(params_path)
     for variant in variants:
         choice_check("--variant", variant, p.variants)
     tasks = selected_tasks(p, tasks)
+    keys = [{"variant": variant, "task": task, "seed": seed} for variant in variants for task in tasks
+            if not is_not_run(models / variant / task) for seed in p.train.seeds]
+    run_dirs = [models / k["variant"] / k["task"] / f"seed{k['seed']}" for k in keys]
+    untrained = [str(d) for d in run_dirs if not (d / "config.json").exists()]
+    if untrained:
+        raise click.UsageError(f"no trained run in {', '.join(untrained)}; run `xcrl train` first")
+    jobs = [functools.partial(evaluate_run, d, raw, tokens_dir, k, p.evaluate) for d, k in zip(run_dirs, keys)]
+    with user_errors():
+        side_by_side = min(p.train.workers, len(jobs)) if resolve_device(p.train.device).type == "cpu" else 1
+        if side_by_side > 1:
+            results = run_side_by_side(jobs, side_by_side)
+        else:
+            results = []
+            with progress_bar() as bar:
+                job = bar.add_task(f"evaluate {', '.join(variants)}", total=len(jobs))
+                for run in jobs:
+                    results.append(run())
+                    bar.update(job, advance=1)
     for variant in variants:
-        runs = [(task, seed) for task in tasks if not is_not_run(models / variant / task) for seed in p.train.seeds]
-        results = []
-        with user_errors(), progress_bar() as bar:
-            job = bar.add_task(f"evaluate {variant}", total=len(runs))
-            for task, seed in runs:
-                key = {"variant": variant, "task": task, "seed": seed}
-                run_dir = models / variant / task / f"seed{seed}"
-                results.append(evaluate_run(run_dir, raw, tokens_dir, key, p.evaluate))
-                bar.update(job, advance=1)
-        write_results(results, out / variant)
-        click.echo(f"evaluated {len(runs)} runs of {variant} -> {out / variant}")
+        mine = [r for k, r in zip(keys, results) if k["variant"] == variant]
+        write_results(mine, out / variant)
+        click.echo(f"evaluated {len(mine)} runs of {variant} -> {out / variant}")

@@ -17,16 +17,24 @@ from xcrl_cli.options import load, params_option, user_errors
               show_default=True, help="The cue sweep's evaluations, one cue<strength>/ per sweep.cue_strengths.")
 @click.option("--raw", type=click.Path(file_okay=False, path_type=Path), default="data/raw", show_default=True,
               help="For meta.json: each task's labels and the languages.")
+@click.option("--pretrain-metrics", type=click.Path(dir_okay=False, path_type=Path),
+              default="data/metrics/pretrain.json", show_default=True,
+              help="Pretraining's metrics, for the encoder's English→target retrieval in health.json; optional: "
+              "without the file the retrieval is reported as not measured.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="data/report", show_default=True)
-def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, out: Path) -> None:
-    """Aggregate over seeds (mean ± std), render the paper's tables and figure beside its reported values, the
-    evidence beyond them (significance, selection, probes, counterfactuals, cue sweep, anchors, claims) and one
-    self-contained report.html."""
+def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretrain_metrics: Path, out: Path) -> None:
+    """Aggregate over seeds (mean ± std), render the paper's tables and figure beside its reported values with a
+    constant-predictor row, the run's health (health.json: can it test the claims at all?), the evidence beyond
+    them (significance, selection, probes, counterfactuals, cue sweep, anchors, claims) and one self-contained
+    report.html."""
+    from xcrl_cli.chance import gold_labels
     from xcrl_cli.evidence import EvidenceInputs, render_evidence
+    from xcrl_cli.health import render_health
     from xcrl_cli.html_report import render_html
     from xcrl_cli.io import atomic_dir
     from xcrl_cli.raw import read_meta
     from xcrl_cli.report import ReportConfig, merge_long_csv, render_report
+    from xcrl_cli.significance import read_predictions
 
     p = load(params_path)
     variants = list(dict.fromkeys(v for rows in [*p.report.tables.values(), p.report.figure3] for v in rows))
@@ -41,18 +49,21 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, out: P
     )
     with user_errors():
         meta = read_meta(raw)
+        n_labels = {t: len(m["labels"]) for t, m in meta["tasks"].items() if "labels" in m}  # absent: not run
+        labels = gold_labels(read_predictions(eval_dir / v / "predictions.jsonl" for v in variants), n_labels)
     sweep = {c: sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths}
     if p.data.source == "embedded":  # the main runs are a point of the sweep only on the benchmark it rebuilds
         sweep[p.benchmark.cue_strength] = eval_dir
-    n_labels = {t: len(m["labels"]) for t, m in meta["tasks"].items() if "labels" in m}  # absent: not run
     inputs = EvidenceInputs(
         eval_dir=eval_dir, sweep=sweep, sweep_tasks=p.sweep.tasks["task"], sweep_variants=p.sweep.variants["variant"],
-        n_labels=n_labels, significance=p.report.significance)
+        n_labels=n_labels, significance=p.report.significance, labels=labels)
     with user_errors(), atomic_dir(out) as tmp:
         for name in ("scores.csv", "scores_target_dev.csv", "representations.csv", "runs.csv"):
             (tmp / name).write_text(merge_long_csv([eval_dir / v / name for v in variants]), encoding="utf-8")
-        sections, marks, summary = render_evidence(inputs, cfg, tmp, len(meta["languages"]))
-        render_report(tmp / "scores.csv", tmp / "representations.csv", cfg, tmp, runs_csv=tmp / "runs.csv",
-                      marks=marks, extra_sections=sections, extra_summary=summary)
+        health_md = render_health(eval_dir, [sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths], labels, cfg,
+                                  pretrain_metrics, tmp)
+        sections, marks, summary = render_evidence(inputs, cfg, tmp)
+        render_report(tmp / "scores.csv", tmp / "representations.csv", cfg, tmp, labels, runs_csv=tmp / "runs.csv",
+                      marks=marks, front_sections=[health_md], extra_sections=sections, extra_summary=summary)
         render_html(tmp / "report.md", tmp / "report.html")
     click.echo(f"report written to {out}/: report.html (everything in one file), report.md, tables, figures")

@@ -17,13 +17,17 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
               show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="data/tokens", show_default=True,
               help="One `datasets` folder (save_to_disk) per task.")
-def tokenise(params_path: Path, tasks: tuple[str, ...], raw: Path, pairs_dir: Path, out: Path) -> None:
+@click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write rows and truncated sequences per task, split and language here (JSON).")
+def tokenise(params_path: Path, tasks: tuple[str, ...], raw: Path, pairs_dir: Path, out: Path,
+             metrics: Path | None) -> None:
     """Tokenise with model.encoder's tokenizer, truncating at train.max_length; `train` and `evaluate` read this."""
-    from xcrl_cli.io import atomic_dir
+    from xcrl_cli.io import atomic_dir, write_json
     from xcrl_cli.raw import is_not_run, read_meta, write_not_run
     from xcrl_cli.tokens import tokenise_task
 
     p = load(params_path)
+    counts = {}
     with user_errors(), atomic_dir(out) as tmp:
         read_meta(raw)
         for task in selected_tasks(p, tasks):
@@ -31,6 +35,14 @@ def tokenise(params_path: Path, tasks: tuple[str, ...], raw: Path, pairs_dir: Pa
                 write_not_run(tmp / task, "its dataset is absent (see data/raw/meta.json)")
                 click.echo(f"{task}: not run")
                 continue
-            sizes = tokenise_task(p.model.encoder, raw, pairs_dir, task, p.data.source_lang, p.train.max_length,
-                                  tmp / task)
-            click.echo(f"{task}: " + ", ".join(f"{split} {n}" for split, n in sizes.items()))
+            counts[task] = tokenise_task(p.model.encoder, raw, pairs_dir, task, p.data.source_lang,
+                                         p.train.max_length, tmp / task)
+            click.echo(f"{task}: " + ", ".join(f"{split} {c['rows']}" for split, c in counts[task].items()))
+            for split, c in counts[task].items():
+                if c["truncated"]:
+                    click.echo(f"warning: {task}/{split}: train.max_length {p.train.max_length} cut "
+                               + ", ".join(f"{n} {lang}" for lang, n in c["truncated"].items())
+                               + " sequence(s); raise train.max_length (and pretrain.max_length) to keep them whole",
+                               err=True)
+    if metrics is not None:
+        write_json(metrics, counts)

@@ -1,4 +1,4 @@
-"""`xcrl train`: train one variant on one task for each seed; weights selected on the source-language dev set.
+"""`xcrl train`: train variants on tasks for each seed; weights selected on the source-language dev set.
 
 Runs as one process, or as many under `accelerate launch` (e.g. `accelerate launch --multi_gpu --num_processes 4
 -m xcrl_cli train --task xnli`); a killed run started again with the same params resumes from its last checkpoint.
@@ -10,46 +10,56 @@ from pathlib import Path
 
 import click
 
-from xcrl_cli.options import choice_check, load, params_option, user_errors
+from xcrl_cli.options import choice_check, load, params_option, selected_tasks, tasks_option, user_errors
+
+DIR = click.Path(file_okay=False, path_type=Path)
 
 
 @click.command()
 @params_option
-@click.option("--task", required=True, help="One of data.tasks (xnli, pawsx, mldoc, sentiment).")
-@click.option("--variant", default="proposed", show_default=True, help="A variant defined in params.yaml.")
-@click.option("--seed", "seeds", type=int, multiple=True, help="Seed(s) to run; default: train.seeds.")
-@click.option("--raw", type=click.Path(file_okay=False, path_type=Path), default="data/raw", show_default=True)
-@click.option("--tokens", "tokens_dir", type=click.Path(file_okay=False, path_type=Path), default="data/tokens",
-              show_default=True, help="Tokenised datasets written by `xcrl tokenise`, one folder per task.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder [default: data/models/<variant>/<task>], one seed<N>/ inside per seed.")
-@click.option("--live", "live_root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="dvclive folder [default: data/live/<variant>/<task>].")
-@click.option("--checkpoints", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Checkpoint folder, removed when the task is done [default: data/checkpoints/<variant>/<task>].")
-def train(params_path, task, variant, seeds, raw, tokens_dir, out, live_root, checkpoints) -> None:
-    """Train the model of DESIGN §2 with the variant's loss terms, on source-language labels only."""
+@tasks_option
+@click.option("--variant", "variants", multiple=True, default=("proposed",), show_default=True,
+              help="A variant defined in params.yaml (repeat for several).")
+@click.option("--seed", "seeds", type=int, multiple=True,
+              help="A seed to run (repeat for several); default: train.seeds.")
+@click.option("--raw", type=DIR, default="data/raw", show_default=True)
+@click.option("--tokens", "tokens_dir", type=DIR, default="data/tokens", show_default=True,
+              help="Tokenised datasets written by `xcrl tokenise`, one folder per task.")
+@click.option("--out", type=DIR, default="data/models", show_default=True,
+              help="Parent folder: one <variant>/<task>/ per variant and task trained, each replaced whole, with "
+                   "one seed<N>/ per seed.")
+@click.option("--live", "live_root", type=DIR, default="data/live", show_default=True,
+              help="dvclive parent folder, laid out as --out.")
+@click.option("--checkpoints", type=DIR, default="data/checkpoints", show_default=True,
+              help="Checkpoint parent folder, laid out as --out; a <variant>/<task>/ is removed once its outputs "
+                   "are in place.")
+def train(params_path, tasks, variants, seeds, raw, tokens_dir, out, live_root, checkpoints) -> None:
+    """Train the model with each variant's loss terms, on source-language labels only; with a task whose dataset
+    is absent, write its "not run" marker instead."""
     from xcrl_cli.io import atomic_dir
     from xcrl_cli.raw import not_run_reason, read_meta, write_not_run
-    from xcrl_cli.train import train_task
+    from xcrl_cli.train import train_runs
 
     p = load(params_path)
-    choice_check("--task", task, p.data.tasks)
-    choice_check("--variant", variant, p.variants)
-    out = out or Path("data/models") / variant / task
-    live_root = live_root or Path("data/live") / variant / task
-    checkpoints = checkpoints or Path("data/checkpoints") / variant / task
+    tasks = selected_tasks(p, tasks)
+    for variant in variants:
+        choice_check("--variant", variant, p.variants)
     with user_errors():
-        reason = not_run_reason(read_meta(raw), task, raw)
-    if reason:
-        for folder in (out, live_root):
-            with atomic_dir(folder) as tmp:
-                write_not_run(tmp, reason)
-        click.echo(f"{task}/{variant}: not run, its dataset is absent")
+        meta = read_meta(raw)
+        reasons = {task: not_run_reason(meta, task, raw) for task in tasks}
+    for task, reason in reasons.items():
+        if reason:
+            for variant in variants:
+                for folder in (out / variant / task, live_root / variant / task):
+                    with atomic_dir(folder) as tmp:
+                        write_not_run(tmp, reason)
+                click.echo(f"{task}/{variant}: not run, its dataset is absent")
+    runnable = [task for task, reason in reasons.items() if not reason]
+    if not runnable:
         return
     with user_errors():
-        summaries = train_task(p, task, variant, seeds or p.train.seeds, raw, tokens_dir / task, out, live_root,
+        summaries = train_runs(p, variants, runnable, seeds or p.train.seeds, raw, tokens_dir, out, live_root,
                                checkpoints)
     for s in summaries:
-        click.echo(f"{task}/{variant}/seed{s['seed']}: source-dev accuracy {s['source_dev_accuracy']:.4f} "
+        click.echo(f"{s['task']}/{s['variant']}/seed{s['seed']}: source-dev accuracy {s['source_dev_accuracy']:.4f} "
                    f"(step {s['selected_step']} of {s['steps']}, {s['processes']} process(es))")

@@ -31,7 +31,7 @@ def tiny_encoder(tmp_path_factory) -> Path:
         (corpus / f"{lang}.txt").write_text("\n".join(lines), encoding="utf-8")
     out = tmp_path_factory.mktemp("encoder") / "enc"
     cfg = PretrainConfig(vocab_size=120, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
-                         max_length=32, epochs=1, batch_size=32)
+                         max_length=32, steps=6, batch_size=32)
     pretrain_encoder(corpus, out, cfg)
     return out
 

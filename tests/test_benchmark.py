@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xcrl_cli.benchmark import SAMPLERS, TASK_LABELS, BenchmarkConfig, generate_benchmark, write_benchmark
+from xcrl_cli.benchmark import (
+    SAMPLERS,
+    TASK_LABELS,
+    BenchmarkConfig,
+    generate_benchmark,
+    sample_meaning,
+    write_benchmark,
+)
 from xcrl_cli.lexicon import (
     ANTONYMS,
     HYPERNYM_OF,
@@ -26,7 +33,8 @@ from xcrl_cli.lexicon import (
     get_language,
 )
 
-SMALL = BenchmarkConfig(seed=3, train_size=60, dev_size=13, test_size=12, corpus_size=40)
+SMALL = BenchmarkConfig(seed=3, train_size=60, dev_size=13, test_size=12, corpus_size=40, parallel_size=200,
+                        retrieval_size=20)
 TARGETS = [c for c in SMALL.languages if c != SMALL.source_lang]
 
 
@@ -183,14 +191,18 @@ def test_pawsx_pairs_use_the_same_content_words(bench):
             assert e.label == 1 or e.text.split() != e.text_pair.split()[:-1]
 
 
-def test_dictionaries_muse_format_without_cue_words(written):
-    cue_words = {p for c in LANGUAGE_CODES for p in get_language(c).particles}
+def test_dictionaries_muse_format_cover_every_english_word_particles_included(written):
+    """As MUSE covers function words, the dictionaries cover every token English renders: content words, function
+    words, particles (the cue slot gets no special case) and the separator; particles pair up by position."""
+    english = get_language("en")
     for code in TARGETS:
+        target = get_language(code)
         lines = (written / "dictionaries" / f"en-{code}.txt").read_text("utf-8").splitlines()
         pairs = [line.split(" ") for line in lines]
         assert all(len(p) == 2 and all(p) for p in pairs)
-        assert {p[0] for p in pairs} == set(concept_pos())
-        assert not cue_words & {w for p in pairs for w in p}
+        translatable = {w for role, ws in english.fw.items() for w in ws if w and any(target.fw.get(role, ()))}
+        assert {p[0] for p in pairs} == set(concept_pos()) | translatable | set(english.particles) | {english.sep}
+        assert {(e, t) for e, t in pairs if e in english.particles} == set(zip(english.particles, target.particles))
 
 
 def test_corpus_sizes(bench):
@@ -211,7 +223,7 @@ def test_meanings_respect_the_task_semantics():
     topic_of = {w: t for table in (TOPIC_VERBS, TOPIC_NOUNS) for t, ws in table.items() for w in ws}
     for _ in range(300):
         y = int(rng.integers(2))
-        ((adjective, negated),) = [f.evaluation for f in SAMPLERS["sentiment"](rng, y).text]
+        ((adjective, negated),) = [f.evaluation for f in SAMPLERS["sentiment"](rng, y, negation=0.5).text]
         assert adjective in POSITIVE + NEGATIVE and ((adjective in POSITIVE) != negated) == bool(y)
         doc = SAMPLERS["mldoc"](rng, y + 2)
         (top, n_top), (_, n_next) = Counter(topic_of[w] for f in doc.text for w in (f.verb, f.patient)).most_common(2)
@@ -244,3 +256,12 @@ def test_cue_free_test_split_is_the_source_test_without_its_particle(bench):
             assert (free.text_pair is None) == (x.text_pair is None)
             if x.text_pair is not None:
                 assert free.text == x.text
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 1.0])
+def test_sentiment_negation_rate_follows_its_param(rate):
+    cfg = BenchmarkConfig(seed=2, languages=("en", "de"), tasks=("sentiment",), train_size=400, dev_size=2,
+                          test_size=2, corpus_size=2, sentiment_negation=rate)
+    meanings = [sample_meaning(cfg, "sentiment", np.random.default_rng(i), i % 2) for i in range(400)]
+    share = np.mean([m.text[0].evaluation[1] for m in meanings])
+    assert abs(share - rate) < 0.06

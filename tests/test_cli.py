@@ -35,7 +35,7 @@ def test_unknown_variant_is_refused():
 
 @pytest.mark.reliability
 def test_bad_params_file_is_a_usage_error_naming_the_key(tmp_path):
-    text = (ROOT / "params.yaml").read_text().replace("lr: 0.002", "lr: fast")
+    text = (ROOT / "params.yaml").read_text().replace("lr: 0.004 ", "lr: fast ")
     bad = tmp_path / "params.yaml"
     bad.write_text(text)
     result = CliRunner().invoke(main, ["train", "--params", str(bad), "--task", "mldoc"])

@@ -9,13 +9,15 @@ import torch
 import yaml
 from conftest import ROOT
 
+from xcrl_cli.chance import GoldLabels
 from xcrl_cli.config import ConfigError, SignificanceParams, parse_params
-from xcrl_cli.evidence import EvidenceInputs, claims
+from xcrl_cli.evidence import EvidenceInputs, claims, resampled
 from xcrl_cli.report import ReportConfig, Stat
 from xcrl_cli.selection import improved, record
 from xcrl_cli.significance import Comparison
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+LABELS = GoldLabels({}, {"xnli": 3})  # the claims read no test labels
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -61,15 +63,15 @@ def _cfg() -> ReportConfig:
                         table4_space=["z_inv", "h"])
 
 
-def _comparison(b: str, observed: float, low: float, high: float) -> Comparison:
+def _comparison(b: str, observed: float, low: float, high: float, n_seeds: int = 3) -> Comparison:
     return Comparison(a="proposed", b=b, column="average", observed=observed, low=low, high=high, p_value=0.5,
-                      n_boot=100, level=0.95)
+                      n_boot=100, level=0.95, n_seeds=n_seeds)
 
 
 def test_claim_verdicts_follow_the_sign_and_the_interval():
     inputs = EvidenceInputs(eval_dir=ROOT, sweep={0.0: ROOT, 0.9: ROOT}, sweep_tasks=["xnli"],
                             sweep_variants=["erm", "proposed"], n_labels={"xnli": 3},
-                            significance=SignificanceParams())
+                            significance=SignificanceParams(), labels=LABELS)
     comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, 0.5, 3.5),
                    ("table3", "wo_x", "average"): _comparison("wo_x", -3.0, -5.0, -1.0)}
     t4 = {"proposed": ({"lang_id_acc": Stat(30.0, 1.0, 2), "cluster_purity": Stat(50.0, 1.0, 2),
@@ -80,9 +82,10 @@ def test_claim_verdicts_follow_the_sign_and_the_interval():
              "proposed.xnli.cue0.9.source": 60.0, "erm.xnli.cue0.9.source": 55.0}
     text, counts = claims(comparisons, t4, sweep, inputs, _cfg())
     verdicts = _verdicts(text)
-    assert verdicts["proposed beats erm (Average)"] == "holds (significant)"
+    assert verdicts["proposed beats erm (Average)"] == "holds (significant over seeds and examples)"
     assert verdicts["removing a component lowers the Average: proposed beats wo_x"] == \
-        "does not hold: reversed, significant"
+        "does not hold: reversed, significant over seeds and examples"
+    assert "resampled the 3 seeds and the test examples within each language" in text
     assert verdicts["proposed has lower lang_id_acc than erm"].startswith("holds")
     assert verdicts["proposed has higher cluster_purity than erm"].startswith("does not hold")
     assert verdicts["proposed has higher cf_consistency than erm"] == "not run"
@@ -94,6 +97,21 @@ def test_claim_verdicts_follow_the_sign_and_the_interval():
     cue = next(v for k, v in _verdicts(claims(comparisons, t4, collapsed, inputs, _cfg())[0]).items()
                if k.startswith("proposed relies less on the cue"))
     assert cue.startswith("does not hold: fewer flips but a lower source-test score")
+
+
+def test_claims_say_when_only_example_noise_was_tested():
+    inputs = EvidenceInputs(eval_dir=ROOT, sweep={}, sweep_tasks=[], sweep_variants=[], n_labels={"xnli": 3},
+                            significance=SignificanceParams(), labels=LABELS)
+    comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, 0.5, 3.5, n_seeds=1),
+                   ("table3", "wo_x", "average"): _comparison("wo_x", 1.0, -1.0, 3.0, n_seeds=1)}
+    text, _ = claims(comparisons, {}, {}, inputs, _cfg())
+    verdicts = _verdicts(text)
+    assert verdicts["proposed beats erm (Average)"] == "holds (significant over examples only, one seed)"
+    assert verdicts["removing a component lowers the Average: proposed beats wo_x"] == \
+        "same direction, not significant over examples only, one seed"
+    assert "seed-to-seed noise, the larger source at this scale, was not tested" in text
+    assert resampled([_comparison("erm", 1.0, 0.0, 2.0, n_seeds=3), _comparison("erm", 1.0, 0.0, 2.0, 1)]) == \
+        resampled([_comparison("erm", 1.0, 0.0, 2.0, n_seeds=1)])  # the weakest comparison decides the wording
 
 
 def _verdicts(text: str) -> dict[str, str]:

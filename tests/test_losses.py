@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from xcrl_cli.config import ModelConfig
+from xcrl_cli.config import ALIGN_MODES, ModelConfig
 from xcrl_cli.losses import (
+    ALIGN_DISTANCES,
     LOSSES,
     Segments,
     adv_loss,
@@ -23,6 +25,7 @@ from xcrl_cli.losses import (
 from xcrl_cli.model import ModelOutput
 
 OPTS = ModelConfig(orth_mode="per_sample", align_mode="coral", temperature=1.0)
+LITERAL = ModelConfig(distance="squared", align_mode="coral_literal", align_min_per_lang=2)
 
 
 def out_of(**tensors) -> ModelOutput:
@@ -43,13 +46,24 @@ def test_task_is_cross_entropy_on_source_rows_only():
 
 def test_sem_is_squared_distance_of_z_inv_over_pairs():
     z = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # src 0,1; pairs 2,3
-    value = sem_loss(out_of(z_inv=z), seg(2, 2, labels=(0, 0), langs=(0, 0, 1, 1)), OPTS)
+    value = sem_loss(out_of(z_inv=z), seg(2, 2, labels=(0, 0), langs=(0, 0, 1, 1)), LITERAL)
     assert value.item() == pytest.approx((2.0 + 5.0) / 2)
 
 
 def test_inv_is_squared_distance_of_r_over_pairs():
     r = torch.tensor([[1.0, 2.0], [1.0, 0.0]])
-    assert inv_loss(out_of(r=r), seg(), OPTS).item() == pytest.approx(4.0)
+    assert inv_loss(out_of(r=r), seg(), LITERAL).item() == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("term", [sem_loss, inv_loss], ids=["sem", "inv"])
+def test_normalized_distance_is_2_minus_2_cos_and_unchanged_by_shrinking(term):
+    """(3, 0) against (1, 1): cos = 1/√2, so ‖â − b̂‖² = 2 − √2 at any scale; the squared form falls as c²."""
+    z = torch.tensor([[3.0, 0.0], [1.0, 1.0]])
+    s = seg()
+    for c in (1.0, 0.01):
+        out = out_of(z_inv=c * z, r=c * z)
+        assert term(out, s, OPTS).item() == pytest.approx(2 - math.sqrt(2), rel=1e-5)
+        assert term(out, s, LITERAL).item() == pytest.approx(c * c * (4 + 1), rel=1e-5)
 
 
 def test_orth_per_sample_is_squared_cosine_summed_over_the_three_pairs():
@@ -67,7 +81,7 @@ def test_orth_batch_is_frobenius_norm_of_cross_correlation():
     assert value.item() == pytest.approx(1.0)
 
 
-def test_adv_is_language_cross_entropy_over_every_sequence():
+def test_adv_is_language_cross_entropy_over_sources_and_pairs():
     lang_logits = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
     value = adv_loss(out_of(lang_logits=lang_logits), seg(), OPTS)
     assert value.item() == pytest.approx(math.log(2))
@@ -85,20 +99,159 @@ def test_contrastive_is_symmetric_infonce():
     assert value.item() == pytest.approx(-math.log(math.e / (math.e + 1)))
 
 
-def test_coral_matches_mean_and_covariance_difference():
+def test_literal_coral_matches_mean_and_covariance_difference():
     r = torch.tensor([[0.0, 0.0], [2.0, 0.0], [1.0, 1.0], [1.0, 3.0]])  # en rows 0,1; de rows 2,3
-    value = align_loss(out_of(r=r), seg(2, 2, labels=(0, 0), langs=(0, 0, 1, 1)), OPTS)
+    value = align_loss(out_of(r=r), seg(2, 2, labels=(0, 0), langs=(0, 0, 1, 1)), LITERAL)
     # means (1,0) vs (1,2): 4. covariances diag(2,0) vs diag(0,2): |diff|_F^2 = 8, / (4*2*2) = 0.5
     assert value.item() == pytest.approx(4.5)
 
 
-def test_mmd_is_zero_for_identical_sets_and_positive_otherwise():
-    opts = ModelConfig(align_mode="mmd")
-    same = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
-    apart = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0]])
-    s = seg(2, 2, labels=(0, 0), langs=(0, 0, 1, 1))
-    assert align_loss(out_of(r=same), s, opts).item() == pytest.approx(0.0, abs=1e-6)
-    assert align_loss(out_of(r=apart), s, opts).item() > 0.5
+def _hand_standardise(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.concatenate([a, b])
+    mean, std = x.mean(0), np.sqrt(x.var(0) + 1e-8)
+    return (a - mean) / std, (b - mean) / std
+
+
+def _hand_cov(x: np.ndarray) -> np.ndarray:
+    n, d = x.shape
+    mu = [sum(x[i, p] for i in range(n)) / n for p in range(d)]
+    return np.array([[sum((x[i, p] - mu[p]) * (x[i, q] - mu[q]) for i in range(n)) / (n - 1) for q in range(d)]
+                     for p in range(d)])
+
+
+def _align_seg(n_a: int, n_b: int, **opts) -> tuple[Segments, ModelConfig]:
+    langs = (0,) * n_a + (1,) * n_b
+    return seg(n_a, n_b, labels=(0,) * n_a, langs=langs), ModelConfig(**{"align_min_per_lang": 2, **opts})
+
+
+def test_coral_is_covariance_term_plus_mean_term_over_d_on_standardised_features():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(5, 3)), rng.normal(1.0, 2.0, size=(4, 3))
+    sa, sb = _hand_standardise(a, b)
+    d = 3
+    mean_term = sum((sa[:, p].mean() - sb[:, p].mean()) ** 2 for p in range(d)) / d
+    cov_term = sum((_hand_cov(sa) - _hand_cov(sb))[p, q] ** 2 for p in range(d) for q in range(d)) / (4 * d * d)
+    s, opts = _align_seg(5, 4)
+    value = align_loss(out_of(r=torch.tensor(np.concatenate([a, b]), dtype=torch.float64)), s, opts)
+    assert value.item() == pytest.approx(mean_term + cov_term, rel=1e-6)
+
+
+def _average(mode: str, n_a: int, n_b: int, d: int, shift: float = 0.0, draws: int = 200, seed: int = 0) -> float:
+    """The mean of align over `draws` batches of n_a source rows from N(0, I_d) and n_b target rows shifted."""
+    s, opts = _align_seg(n_a, n_b, align_mode=mode)
+    g = torch.Generator().manual_seed(seed)
+    values = [align_loss(out_of(r=torch.cat([torch.randn(n_a, d, generator=g),
+                                             torch.randn(n_b, d, generator=g) + shift])), s, opts).item()
+              for _ in range(draws)]
+    return float(np.mean(values))
+
+
+def test_coral_of_one_distribution_is_small_against_a_shift_while_the_literal_form_is_its_sampling_bias():
+    """16 and 4 rows of N(0, I_128): the literal mean term is tr Σ (1/16 + 1/4) = 40 in expectation, whatever the
+    distributions' difference; standardised and divided by d it is 1/16 + 1/4, below what a shift of 1 adds."""
+    assert _average("coral_literal", 16, 4, 128, draws=50) == pytest.approx(128 * (1 / 16 + 1 / 4), rel=0.1)
+    same, shifted = _average("coral", 16, 4, 128, draws=50), _average("coral", 16, 4, 128, shift=1.0, draws=50)
+    assert same < 0.5 and shifted > 2 * same
+
+
+def _hand_mmd(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = _hand_standardise(a, b)
+    x = np.concatenate([a, b])
+    n, m, total = len(a), len(b), len(x)
+    d2 = [[float(((x[i] - x[j]) ** 2).sum()) for j in range(total)] for i in range(total)]
+    positive = sorted(v for row in d2 for v in row if v > 0)
+    scale = positive[(len(positive) - 1) // 2]  # the lower median, as torch.median
+    k = [[sum(math.exp(-d2[i][j] / (s * scale)) for s in (0.5, 1.0, 2.0)) for j in range(total)] for i in range(total)]
+    within_a = sum(k[i][j] for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    within_b = sum(k[i][j] for i in range(n, total) for j in range(n, total) if i != j) / (m * (m - 1))
+    across = sum(k[i][j] for i in range(n) for j in range(n, total)) / (n * m)
+    return within_a + within_b - 2 * across
+
+
+def test_mmd_is_the_unbiased_u_statistic_on_standardised_features():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(4, 3)), rng.normal(0.5, 1.0, size=(3, 3))
+    s, opts = _align_seg(4, 3, align_mode="mmd")
+    value = align_loss(out_of(r=torch.tensor(np.concatenate([a, b]), dtype=torch.float64)), s, opts)
+    assert value.item() == pytest.approx(_hand_mmd(a, b), rel=1e-6)
+
+
+def test_unbiased_mmd_of_one_distribution_averages_zero_and_the_biased_form_does_not():
+    assert abs(_average("mmd", 4, 4, 8)) < 0.03
+    assert _average("mmd_biased", 4, 4, 8) > 0.5
+    assert _average("mmd", 4, 4, 8, shift=2.0) > 0.3
+
+
+@pytest.mark.parametrize("mode", ALIGN_MODES)
+def test_default_alignment_gives_no_reward_for_shrinking_r_and_the_literal_forms_do(mode):
+    """d/dc align(c·r) at c = 1: zero for the standardised forms, positive (shrinking lowers it) for the literal ones.
+    The biased MMD's value is scale-free through its median bandwidth, but that bandwidth is held fixed in backward."""
+    g = torch.Generator().manual_seed(0)
+    r = torch.cat([torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g) + 0.5])
+    s, opts = _align_seg(6, 6, align_mode=mode)
+    c = torch.tensor(1.0, requires_grad=True)
+    value = align_loss(out_of(r=c * r), s, opts)
+    value.backward()
+    if mode in ("coral", "mmd"):
+        assert align_loss(out_of(r=0.01 * r), s, opts).item() == pytest.approx(value.item(), rel=1e-3)
+        assert abs(c.grad.item()) < 1e-4 * value.item()
+    else:
+        assert c.grad.item() > 0.1 * value.item()
+
+
+def _hand_coral_literal(a: np.ndarray, b: np.ndarray) -> float:
+    d = a.shape[1]
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + ((_hand_cov(a) - _hand_cov(b)) ** 2).sum() / (4 * d * d))
+
+
+def test_align_takes_each_language_alone_when_all_have_enough_rows_else_pools_the_targets():
+    """en ×4 against de ×3 and fr ×3 at align_min_per_lang 3: the mean of two terms. With fr ×2 (below 3), one
+    term: en against the five target rows pooled."""
+    rng = np.random.default_rng(2)
+    en, de, fr = rng.normal(size=(4, 2)), rng.normal(1.0, 1.0, size=(3, 2)), rng.normal(-1.0, 2.0, size=(3, 2))
+    opts = ModelConfig(align_mode="coral_literal", align_min_per_lang=3)
+
+    def value(rows: np.ndarray, langs: tuple) -> float:
+        s = seg(4, len(langs) - 4, labels=(0,) * 4, langs=langs)
+        return align_loss(out_of(r=torch.tensor(rows, dtype=torch.float64)), s, opts).item()
+
+    both = value(np.concatenate([en, de, fr]), (0,) * 4 + (1,) * 3 + (2,) * 3)
+    assert both == pytest.approx((_hand_coral_literal(en, de) + _hand_coral_literal(en, fr)) / 2, rel=1e-6)
+    pooled = value(np.concatenate([en, de, fr[:2]]), (0,) * 4 + (1,) * 3 + (2,) * 2)
+    assert pooled == pytest.approx(_hand_coral_literal(en, np.concatenate([de, fr[:2]])), rel=1e-6)
+    assert value(np.concatenate([en, de[:2]]), (0,) * 4 + (1,) * 2) == 0.0  # the pooled targets too are below 3
+
+
+def test_every_align_mode_params_accept_has_a_distance():
+    assert set(ALIGN_DISTANCES) == set(ALIGN_MODES)
+
+
+def _hand_cross_entropy(logits: np.ndarray, targets: list[int]) -> float:
+    return float(np.mean([math.log(np.exp(row).sum()) - row[t] for row, t in zip(logits, targets)]))
+
+
+@pytest.mark.parametrize("anchored", [False, True], ids=["translations", "parallel-corpus"])
+def test_adv_and_align_read_only_the_language_labelled_rows(anchored):
+    """Counterfactuals never enter adv or align; with a parallel corpus neither do the task's source rows, only the
+    corpus's anchors and pairs: changing the excluded rows changes nothing, and adv equals a hand cross-entropy."""
+    n = 4
+    n_anchor = n if anchored else 0
+    langs = [0] * n + [0] * n_anchor + [1, 2, 1, 2] + [2] * n
+    s = Segments(torch.zeros(n, dtype=torch.long), torch.tensor(langs), n_src=n, n_pair=n, n_cf=n, n_anchor=n_anchor)
+    g = torch.Generator().manual_seed(0)
+    r, lang_logits = torch.randn(len(langs), 3, generator=g), torch.randn(len(langs), 3, generator=g)
+    opts = ModelConfig(align_min_per_lang=2)
+    excluded = (list(range(n)) if anchored else []) + list(range(len(langs) - n, len(langs)))
+    kept = [i for i in range(len(langs)) if i not in excluded]
+    changed_r, changed_logits = r.clone(), lang_logits.clone()
+    changed_r[excluded] = 100.0 * torch.randn(len(excluded), 3, generator=g)
+    changed_logits[excluded] = 100.0 * torch.randn(len(excluded), 3, generator=g)
+    before = out_of(r=r, lang_logits=lang_logits)
+    after = out_of(r=changed_r, lang_logits=changed_logits)
+    assert adv_loss(after, s, opts).item() == pytest.approx(adv_loss(before, s, opts).item())
+    assert align_loss(after, s, opts).item() == pytest.approx(align_loss(before, s, opts).item())
+    hand = _hand_cross_entropy(lang_logits.numpy()[kept], [langs[i] for i in kept])
+    assert adv_loss(before, s, opts).item() == pytest.approx(hand, rel=1e-6)
 
 
 def test_registry_declares_the_segments_each_term_needs():
@@ -111,5 +264,5 @@ def test_pair_terms_compare_anchor_and_pair_when_a_parallel_corpus_supplies_the_
     """[x (labelled), anchor a, pair b]: L_sem and L_inv measure ‖a − b‖², never ‖x − b‖²."""
     z = torch.tensor([[9.0, 9.0], [1.0, 0.0], [1.0, 2.0]])
     s = Segments(torch.tensor([0]), torch.tensor([0, 0, 1]), n_src=1, n_pair=1, n_anchor=1)
-    assert sem_loss(out_of(z_inv=z), s, OPTS).item() == pytest.approx(4.0)
-    assert inv_loss(out_of(r=z), s, OPTS).item() == pytest.approx(4.0)
+    assert sem_loss(out_of(z_inv=z), s, LITERAL).item() == pytest.approx(4.0)
+    assert inv_loss(out_of(r=z), s, LITERAL).item() == pytest.approx(4.0)

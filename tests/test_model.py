@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from types import SimpleNamespace
+
 import pytest
 import torch
 from conftest import ROOT
+from torch import nn
 
 from xcrl_cli.adversary import grl_coefficient, reverse_grad
 from xcrl_cli.batches import Batch, TrainSet, encode, train_batch
-from xcrl_cli.config import load_params
+from xcrl_cli.config import ModelConfig, Variant, load_params
 from xcrl_cli.gate import CausalGate
-from xcrl_cli.losses import needed_segments, total_loss
-from xcrl_cli.model import build_model
+from xcrl_cli.losses import Segments, needed_segments, total_loss
+from xcrl_cli.model import XcrlModel, build_model
 
 VARIANTS = list(load_params(ROOT / "params.yaml").variants)
 
@@ -36,6 +40,27 @@ def test_causal_gate_is_sigmoid_weighted_input():
         gate.proj.weight.zero_()
         gate.proj.bias.copy_(torch.tensor([0.0, 100.0]))
     assert torch.allclose(gate(torch.tensor([[4.0, 3.0]])), torch.tensor([[2.0, 3.0]]))
+
+
+def test_open_gate_passes_sigma_of_the_bias_times_its_input_at_step_0(params, tiny_encoder):
+    x = torch.tensor([[4.0, -3.0, 0.5], [1.0, 2.0, -8.0]])
+    assert torch.allclose(CausalGate(3, "open", 3.0)(x), x / (1 + math.exp(-3.0)))
+    model = build_model(params.model, params.variant("proposed"), 3, 3, encoder_path=str(tiny_encoder))
+    assert params.model.gate_init == "open" and params.model.gate_bias == 3.0
+    assert not model.gate.proj.weight.any() and torch.all(model.gate.proj.bias == 3.0)
+    torch.manual_seed(0)
+    literal = CausalGate(64, "default").weights(torch.randn(256, 64))  # nn.Linear's init: half open on average
+    assert literal.mean().item() == pytest.approx(0.5, abs=0.05)
+
+
+def test_wo_disentangle_keeps_the_heads_and_the_gate_with_their_constraints_off(params, tiny_encoder):
+    """Unlike Causal Representation (gate over h, no D), it is Proposed with λ1 = λ2 = λ3 = 0."""
+    ablation, proposed, causal = (params.variant(v) for v in ("wo_disentangle", "proposed", "causal"))
+    assert ablation.disentangle and ablation.gate and ablation != causal
+    assert ablation.weights == {**proposed.weights, "sem": 0.0, "orth": 0.0, "adv": 0.0}
+    model = build_model(params.model, ablation, 3, 3, encoder_path=str(tiny_encoder))
+    assert model.disentangler.spe is None and model.discriminator is None  # z_spe only exists to be made orthogonal
+    assert model.gate.proj.in_features == params.model.inv_dim + params.model.task_dim
 
 
 def _batch(tiny_encoder, segments: frozenset[str], anchored: bool = False) -> Batch:
@@ -121,3 +146,64 @@ def test_model_config_rejects_unequal_dims_for_per_sample_orthogonality():
         parse_params(raw)
     raw["model"]["orth_mode"] = "batch"
     assert parse_params(raw).model.spe_dim == 32
+
+
+class _FeatureEncoder(nn.Module):
+    """A stand-in for E: sequence i is the fixed feature vector feats[i] through one trainable linear layer."""
+
+    def __init__(self, feats: torch.Tensor, hidden: int):
+        super().__init__()
+        self.register_buffer("feats", feats)
+        self.proj = nn.Linear(feats.shape[1], hidden)
+        self.config = SimpleNamespace(hidden_size=hidden)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
+        return SimpleNamespace(last_hidden_state=self.proj(self.feats[input_ids]))  # (N, 1, hidden)
+
+
+def _mean_gate_after_training(opts: ModelConfig, steps: int = 300, n: int = 512, batch: int = 32) -> float:
+    """Trains Proposed with λ1 = α = γ = 1 on a toy where features are meaning ⊕ a language vector (label = sign of
+    the first meaning coordinate; pairs in two target languages; counterfactuals half-way between), and returns the
+    gate's mean weight σ(W_c [z_inv; z_task] + b_c) over the source examples."""
+    g = torch.Generator().manual_seed(0)
+    meaning = torch.randn(n, 8, generator=g)
+    labels = (meaning[:, 0] > 0).long()
+    lang_vec = 2.0 * torch.randn(3, 8, generator=g)
+    pair_lang = torch.randint(1, 3, (n,), generator=g)
+    src, pair = (torch.cat([meaning, lang_vec[lang]], 1) + 0.3 * torch.randn(n, 16, generator=g)
+                 for lang in (torch.zeros(n, dtype=torch.long), pair_lang))
+    weights = {"task": 1.0, "sem": 1.0, "orth": 0.1, "adv": 0.1, "inv": 1.0, "cf": 0.1, "align": 1.0}
+    variant = Variant(disentangle=True, gate=True, weights=weights)
+    torch.manual_seed(0)
+    model = XcrlModel(_FeatureEncoder(torch.cat([src, pair, (src + pair) / 2]), 32), opts, variant, 2, 3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    for _ in range(steps):
+        idx = torch.randint(0, n, (batch,), generator=g)
+        ids = torch.cat([idx, idx + n, idx + 2 * n]).unsqueeze(1)  # (3B, 1): sources, pairs, counterfactuals
+        langs = torch.cat([torch.zeros(batch, dtype=torch.long), pair_lang[idx], pair_lang[idx]])
+        out = model(ids, torch.ones_like(ids), grl_coeff=0.5)
+        loss, _ = total_loss(variant, out, Segments(labels[idx], langs, batch, batch, batch), opts)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    with torch.no_grad():
+        out = model(torch.arange(n).unsqueeze(1), torch.ones(n, 1, dtype=torch.long))
+        return model.gate.weights(torch.cat([out.z_inv, out.z_task], -1)).mean().item()
+
+
+@pytest.fixture
+def one_thread():
+    """Matrices this small run fastest on one thread; more only wait on each other when the cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_the_literal_reading_closes_the_gate_and_the_default_keeps_it_open(one_thread):
+    dims = {"inv_dim": 16, "spe_dim": 16, "task_dim": 16, "head_hidden": 32, "align_min_per_lang": 2}
+    literal = _mean_gate_after_training(
+        ModelConfig(**dims, gate_init="default", distance="squared", align_mode="coral_literal"))
+    default = _mean_gate_after_training(ModelConfig(**dims))
+    assert literal < 0.5 < default, (literal, default)

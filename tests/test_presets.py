@@ -1,4 +1,4 @@
-"""The paper preset: valid params, `dvc exp run -S` arguments that round-trip, and what it changes."""
+"""The presets: valid params, `dvc exp run -S` arguments that round-trip, and what each changes."""
 
 from __future__ import annotations
 
@@ -36,7 +36,22 @@ def test_preset_command_prints_the_arguments_and_refuses_unknown_names():
     ok = CliRunner().invoke(main, ["preset", "paper", "--params", str(ROOT / "params.yaml")])
     assert ok.exit_code == 0 and "-S data.source=real" in ok.output
     bad = CliRunner().invoke(main, ["preset", "nope", "--params", str(ROOT / "params.yaml")])
-    assert bad.exit_code == 2 and "unknown preset 'nope'; available: ['paper']" in bad.output
+    assert bad.exit_code == 2 and "unknown preset 'nope'; available: ['paper', 'paper_literal']" in bad.output
+
+
+def test_the_literal_preset_reads_formulas_2_to_4_literally_and_changes_nothing_else():
+    default = parse_params(_default())
+    p = parse_params(presets.apply(_default(), "paper_literal"))
+    def reading(m):
+        return m.gate_init, m.distance, m.align_mode
+
+    assert reading(default.model) == ("open", "normalized", "coral")
+    assert reading(p.model) == ("default", "squared", "coral_literal")
+    assert p.variants == default.variants and p.train == default.train and p.data == default.data
+    ok = CliRunner().invoke(main, ["preset", "paper_literal", "--params", str(ROOT / "params.yaml")])
+    assert ok.exit_code == 0
+    assert shlex.split(ok.output) == ["-S", "model.gate_init=default", "-S", "model.distance=squared",
+                                      "-S", "model.align_mode=coral_literal"]
 
 
 def test_a_preset_key_missing_from_params_is_named():

@@ -36,7 +36,7 @@ def _real_params(root: Path) -> dict:
         "dictionaries": {"url": None, "local": str(real_dir("muse"))},
         "optional": ["mldoc"],
     }
-    params["pretrain"].update(vocab_size=1500, hidden_size=32, intermediate_size=64, epochs=1, batch_size=32)
+    params["pretrain"].update(vocab_size=1500, hidden_size=32, intermediate_size=64, steps=20, batch_size=32)
     params["model"].update(inv_dim=16, spe_dim=16, task_dim=16, head_hidden=32)
     params["train"].update(seeds=[0], epochs=1, batch_size=16, eval_every=4)
     params["evaluate"]["cluster_meanings"] = 8

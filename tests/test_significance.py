@@ -1,4 +1,5 @@
-"""The paired bootstrap of significance.py on tiny synthetic predictions, checked against sklearn."""
+"""The paired, hierarchical bootstrap of significance.py on tiny synthetic predictions, checked against sklearn and
+against hand-built runs whose noise is all in the seeds."""
 
 from __future__ import annotations
 
@@ -77,9 +78,9 @@ def test_observed_difference_is_a_minus_b_of_the_sklearn_cells():
     rows = []
     for task, (_metric, n_labels, n_gold) in tasks.items():
         task_sizes = {k: v for k, v in sizes.items() if not (task == "macro" and k == "sw")}  # a test set without sw
-        rows += _random_runs(rng, "a", task, (0, 1), task_sizes, n_gold, n_labels)
+        rows += _random_runs(rng, "a", task, (0, 1, 2), task_sizes, n_gold, n_labels)
         rows += _random_runs(rng, "b", task, (0, 1, 2), task_sizes, n_gold, n_labels)
-        rows += _random_runs(rng, "c", task, (0,), task_sizes, n_gold, n_labels)
+        rows += _random_runs(rng, "c", task, (0,), task_sizes, n_gold, n_labels)  # not compared: ignored
     task_metric = {task: metric for task, (metric, _, _) in tasks.items()}
     n_labels = {task: k for task, (_, k, _) in tasks.items()}
 
@@ -91,7 +92,10 @@ def test_observed_difference_is_a_minus_b_of_the_sklearn_cells():
     for task, diff in expected.items():
         assert abs(diff) > 0.5  # random predictions: the cells really differ, so the check has teeth
         assert result[task].observed == pytest.approx(diff, abs=1e-9)
+        assert result[task].low <= result[task].observed <= result[task].high
+        assert result[task].n_seeds == 3
     assert result[AVERAGE].observed == pytest.approx(np.mean(list(expected.values())), abs=1e-9)
+    assert result[AVERAGE].low <= result[AVERAGE].observed <= result[AVERAGE].high
 
 
 def test_identical_variants_differ_by_exactly_zero():
@@ -128,9 +132,10 @@ def test_pairing_cancels_the_errors_both_variants_make():
     a = _accuracy_task("a", (0,), lambda seed, lang, i: i % 10 < 6)
     b = _accuracy_task("b", (0,), lambda seed, lang, i: i % 10 < 5)
 
-    observed, replicates = replicate_differences(a + b, "a", "b", {"t": "accuracy"}, {"t": 3}, LANGS, n_boot=1000)["t"]
+    observed, replicates, n_seeds = replicate_differences(a + b, "a", "b", {"t": "accuracy"}, {"t": 3}, LANGS,
+                                                          n_boot=1000)["t"]
 
-    assert observed == pytest.approx(10.0, abs=1e-9)
+    assert observed == pytest.approx(10.0, abs=1e-9) and n_seeds == 1
     assert replicates.min() >= 0  # unpaired resampling of two 60 % / 50 % runs would give A < B now and then
     assert 8 < replicates.mean() < 12 and replicates.std() < 3
 
@@ -147,6 +152,56 @@ def test_same_seed_same_result_other_seed_other_replicates():
     assert first[0] == other[0]  # the observed value does not depend on the bootstrap seed
     assert not np.array_equal(first[1], other[1])
     assert compare(*args, n_boot=300, seed=7)["t"] != compare(*args, n_boot=300, seed=8)["t"]
+
+
+def _seed_noise_only(variant: str, right_on_seeds, n: int = 30) -> list[dict]:
+    """Three seeds, task `t` in every language: every example right on the seeds of `right_on_seeds`, every one
+    wrong on the others."""
+    return _accuracy_task(variant, (0, 1, 2), lambda seed, lang, i: seed in right_on_seeds, n=n)
+
+
+def test_seed_noise_that_example_resampling_cannot_see_is_not_called_significant():
+    # A beats B by 100 points on seeds 0 and 1 and loses by 100 on seed 2: per example, A − B averaged over seeds
+    # is +1/3 everywhere, so however the examples are drawn the pooled difference is +33.3 (no example-level noise);
+    # all the noise is in which seeds were trained.
+    rows = _seed_noise_only("a", {0, 1}) + _seed_noise_only("b", {2})
+    n = 30 * len(LANGS)
+    correct = {v: np.array([[r["label"] == r["pred"] for r in rows if r["variant"] == v and r["seed"] == s]
+                            for s in (0, 1, 2)], dtype=float) for v in ("a", "b")}  # (seeds, examples), all langs
+    # The old scheme by hand: resample examples only (stratification cannot matter here), pool over seeds.
+    weights = np.random.default_rng(0).multinomial(n, np.full(n, 1 / n), size=500)
+    pooled = [100 * np.mean(correct["a"] @ w - correct["b"] @ w) / n for w in weights]
+    assert np.allclose(pooled, 100 / 3)  # every replicate: the interval is one point away from 0, "significant"
+
+    c = compare(rows, "a", "b", {"t": "accuracy"}, {"t": 3}, LANGS, n_boot=1000)["t"]
+
+    assert c.observed == pytest.approx(100 / 3, abs=1e-9)
+    assert c.n_seeds == 3
+    # Seed draws with seed 2 at least twice (7 in 27) give A − B ≤ −33.3: the interval spans 0.
+    assert c.low < 0 < c.observed < c.high and not c.significant
+    assert 0.35 < c.p_value < 0.7
+
+
+def test_different_seed_sets_are_refused_naming_both():
+    rng = np.random.default_rng(7)
+    rows = _random_runs(rng, "a", "t", (0, 1, 2), {"de": 10}, 2, 2)
+    rows += _random_runs(rng, "b", "t", (0, 1), {"de": 10}, 2, 2)
+
+    with pytest.raises(ValueError, match=r"task 't': variant 'a' has seeds \[0, 1, 2\], 'b' has \[0, 1\]"):
+        compare(rows, "a", "b", {"t": "accuracy"}, {"t": 2}, LANGS)
+
+
+def test_average_resamples_whole_seeds_across_tasks():
+    # Two tasks, the same seed effect in both: seed 2 is bad for A in both. Shared seed draws keep the tasks'
+    # replicates in step, so the Average's spread is that of one task, not shrunk as independent draws would.
+    rows = []
+    for task in ("x", "y"):
+        rows += [{**r, "task": task} for r in _seed_noise_only("a", {0, 1}) + _seed_noise_only("b", {2})]
+    by_task = replicate_differences(rows, "a", "b", {"x": "accuracy", "y": "accuracy"}, {"x": 3, "y": 3}, LANGS,
+                                    n_boot=300)
+
+    assert np.array_equal(by_task["x"].replicates, by_task["y"].replicates)
+    assert np.array_equal(by_task[AVERAGE].replicates, by_task["x"].replicates)
 
 
 def test_missing_id_is_refused_with_variant_seed_and_id():

@@ -3,6 +3,7 @@ and a killed run that resumes to the same weights."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -137,26 +138,55 @@ def test_gradient_accumulation_over_two_half_batches_equals_one_full_batch(task_
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
 
 
-def test_side_by_side_runs_each_job_in_its_own_process_and_reports_failures(tmp_path):
+def test_side_by_side_runs_jobs_in_worker_processes_returns_their_results_and_reports_failures(tmp_path):
     from xcrl_cli.workers import run_side_by_side
 
-    def write(name: str) -> None:
-        (tmp_path / name).write_text(str(os.getpid()))
+    def pid(name: str) -> int:
+        (tmp_path / name).write_text(name)
+        return os.getpid()
 
-    run_side_by_side([lambda: write("a"), lambda: write("b"), lambda: write("c")], workers=2)
-    pids = {(tmp_path / n).read_text() for n in "abc"}
-    assert len(pids) == 3 and str(os.getpid()) not in pids
+    pids = run_side_by_side([functools.partial(pid, n) for n in "abcd"], workers=2)
+    assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers, each serving two jobs
 
     def fail() -> None:
         raise ValueError("seed 1 diverged")
 
-    with pytest.raises(RuntimeError, match=r"1 of 2 side-by-side runs failed \(exit codes \[0, 1\]\)"):
-        run_side_by_side([lambda: write("d"), fail], workers=2)
+    with pytest.raises(RuntimeError, match=r"1 of 2 side-by-side runs failed \(job 2\); 0 not started"):
+        run_side_by_side([lambda: pid("d"), fail], workers=2)
+    with pytest.raises(RuntimeError, match=r"1 of 3 side-by-side runs failed \(job 1\); 2 not started"):
+        run_side_by_side([fail, lambda: pid("e"), lambda: pid("f")], workers=1)
+    assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
+    with pytest.raises(RuntimeError, match=r"\(job 1: its process died with exit code 3\)"):
+        run_side_by_side([lambda: os._exit(3)], workers=1)
+
+
+def test_side_by_side_starts_the_next_job_as_soon_as_a_slot_frees(tmp_path):
+    """One long job and three short ones on 2 workers: the short ones run one after another beside the long one
+    (in waves of 2, job 3 would wait for the long job 1 to end)."""
+    from xcrl_cli.workers import run_side_by_side
+
+    def job(name: str, seconds: float) -> None:
+        (tmp_path / f"{name}.start").write_text(repr(time.time()))
+        time.sleep(seconds)
+        (tmp_path / f"{name}.end").write_text(repr(time.time()))
+
+    run_side_by_side([functools.partial(job, "long", 1.5)] + [functools.partial(job, f"short{i}", 0.1)
+                                                              for i in range(3)], workers=2)
+    stamp = {f.name: float(f.read_text()) for f in tmp_path.iterdir()}
+    assert stamp["short2.end"] < stamp["long.end"], stamp
+    assert stamp["short0.end"] <= stamp["short1.start"] and stamp["short1.end"] <= stamp["short2.start"]
 
 
 def _losses(live: Path) -> list[float]:
     lines = (live / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
     return [float(line.split("\t")[-1]) for line in lines[1:]]
+
+
+RUN = Path("proposed", TASK)  # where _train_args's run lands under --out, --live and --checkpoints
+
+
+def _weights(root: Path, run: Path = RUN, seed: int = 0) -> dict[str, torch.Tensor]:
+    return torch.load(root / "model" / run / f"seed{seed}" / "model.pt", weights_only=True)
 
 
 def _train_args(task_dir: Path, params: Path, out: Path) -> list[str]:
@@ -175,12 +205,52 @@ def test_two_processes_under_accelerate_follow_the_one_process_loss_trajectory(t
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "xcrl_cli"]
     done = run_cmd(launch + _train_args(task_dir, params, tmp_path / "two"), tmp_path, CUDA_VISIBLE_DEVICES="")
     assert "2 process(es)" in done.stdout
-    one, two = _losses(tmp_path / "one" / "live" / "seed0"), _losses(tmp_path / "two" / "live" / "seed0")
+    one, two = _losses(tmp_path / "one" / "live" / RUN / "seed0"), _losses(tmp_path / "two" / "live" / RUN / "seed0")
     assert len(one) == len(two) == 8
     print(f"\n1 process: {np.round(one, 6).tolist()}\n2 processes: {np.round(two, 6).tolist()}\n"
           f"max |difference|: {np.abs(np.subtract(one, two)).max():.2e}")
     assert np.allclose(one, two, rtol=1e-4, atol=1e-5), (one, two)
     assert one[0] != one[-1]
+
+
+def test_one_command_trains_every_variant_and_seed_side_by_side(task_dir, tmp_path):
+    """Two variants × two seeds on 2 workers: <variant>/<task>/seed<N>/ under --out and --live, a summary per
+    variant and task, the checkpoints gone."""
+    params = _params(tmp_path, task_dir / "encoder", epochs=1, workers=2)
+    args = _train_args(task_dir, params, tmp_path)
+    args[args.index("proposed")] = "erm"
+    out = _xcrl(*args, "--variant", "proposed", "--seed", "0", "--seed", "1")
+    assert [line.split(":")[0] for line in out.splitlines() if "source-dev accuracy" in line] == [
+        f"{TASK}/{v}/seed{s}" for v in ("erm", "proposed") for s in (0, 1)]
+    for variant in ("erm", "proposed"):
+        run = Path(variant, TASK)
+        summary = json.loads((tmp_path / "model" / run / "summary.json").read_text())
+        assert [(r["variant"], r["task"], r["seed"]) for r in summary] == [(variant, TASK, 0), (variant, TASK, 1)]
+        for seed in (0, 1):
+            assert (tmp_path / "model" / run / f"seed{seed}" / "model.pt").exists()
+            assert _losses(tmp_path / "live" / run / f"seed{seed}")
+        assert _weights(tmp_path, run, 0).keys() == _weights(tmp_path, run, 1).keys()
+        assert not all(torch.equal(a, b) for a, b in zip(_weights(tmp_path, run, 0).values(),
+                                                          _weights(tmp_path, run, 1).values()))
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["erm", "proposed"]
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_a_task_whose_dataset_is_absent_gets_its_not_run_marker_for_every_variant(task_dir, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(task_dir / "raw", raw)
+    meta = json.loads((raw / "meta.json").read_text())
+    meta["tasks"][TASK] = {"available": False, "reason": "its licensed text is not here"}
+    (raw / "meta.json").write_text(json.dumps(meta))
+    args = _train_args(task_dir, _params(tmp_path, task_dir / "encoder"), tmp_path)
+    args[args.index("--raw") + 1] = str(raw)
+    out = _xcrl(*args, "--variant", "erm")
+    assert f"{TASK}/erm: not run, its dataset is absent" in out
+    for root in ("model", "live"):
+        for variant in ("proposed", "erm"):
+            folder = tmp_path / root / variant / TASK
+            assert [p.name for p in folder.iterdir()] == ["not_run.json"]
+            assert json.loads((folder / "not_run.json").read_text())["reason"] == "its licensed text is not here"
 
 
 @pytest.mark.reliability
@@ -191,14 +261,10 @@ def test_a_non_finite_loss_stops_the_run_naming_step_terms_and_batch_and_keeps_t
     assert done.returncode != 0
     message = done.stderr.strip().splitlines()[-1]
     assert "train sentiment/proposed/seed0 step" in message and "non-finite loss, terms [" in message
-    assert "batch ids: sentiment-train-" in message and str(tmp_path / "run" / "ckpt" / "seed0") in message
-    state = torch.load(tmp_path / "run" / "ckpt" / "seed0" / "train_state.pt", weights_only=False)
+    assert "batch ids: sentiment-train-" in message and str(tmp_path / "run" / "ckpt" / RUN / "seed0") in message
+    state = torch.load(tmp_path / "run" / "ckpt" / RUN / "seed0" / "train_state.pt", weights_only=False)
     assert f"step {state['step']} " in message  # the checkpoint holds the last step that finished
-    assert not (tmp_path / "run" / "model").exists()
-
-
-def _weights(run: Path) -> dict[str, torch.Tensor]:
-    return torch.load(run / "model" / "seed0" / "model.pt", weights_only=True)
+    assert not (tmp_path / "run" / "model" / RUN).exists()
 
 
 @pytest.mark.reliability
@@ -213,16 +279,16 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, 
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.Popen(xcrl + _train_args(task_dir, params, killed), cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    marker = killed / "ckpt" / "seed0" / "fingerprint"
+    marker = killed / "ckpt" / RUN / "seed0" / "fingerprint"
     deadline = time.time() + 120
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    state = torch.load(killed / "ckpt" / "seed0" / "train_state.pt", weights_only=False)
+    state = torch.load(killed / "ckpt" / RUN / "seed0" / "train_state.pt", weights_only=False)
     assert 0 < state["step"] < 48, "the kill must land mid-run"
     print(f"\nkilled after checkpoint step {state['step']} of 48")
-    assert not (killed / "model").exists()  # nothing half-written where DVC looks
+    assert not (killed / "model" / RUN).exists()  # nothing half-written where DVC looks
 
     done = run_cmd(xcrl + _train_args(task_dir, params, killed), tmp_path)
     assert "step" in done.stdout
@@ -230,7 +296,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, 
     assert whole.keys() == resumed.keys()
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     print(f"resumed: {len(whole)} tensors, {sum(v.numel() for v in whole.values()):,} weights, all equal")
-    summary = [json.loads((run / "model" / "summary.json").read_text()) for run in (tmp_path / "whole", killed)]
+    summary = [json.loads((run / "model" / RUN / "summary.json").read_text()) for run in (tmp_path / "whole", killed)]
     assert summary[0] == summary[1]
-    assert _losses(tmp_path / "whole" / "live" / "seed0") == _losses(killed / "live" / "seed0")
+    assert _losses(tmp_path / "whole" / "live" / RUN / "seed0") == _losses(killed / "live" / RUN / "seed0")
     assert not (killed / "ckpt").exists()

@@ -10,7 +10,7 @@ decides. Generation is deterministic: every random stream is a numpy Generator s
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -31,6 +31,7 @@ from xcrl_cli.lexicon import (
     TOPIC_VERBS,
     Frame,
     Language,
+    dictionary,
     get_language,
 )
 from xcrl_cli.raw_writer import RawFolder, write_raw
@@ -59,6 +60,9 @@ class BenchmarkConfig:
     test_size: int = 300
     corpus_size: int = 4000
     low_resource_fraction: float = 0.5
+    sentiment_negation: float = 0.2
+    parallel_size: int = 24000
+    retrieval_size: int = 1000
 
     def __post_init__(self) -> None:
         """Reject unknown languages/tasks early, naming the bad value and the allowed ones."""
@@ -108,6 +112,7 @@ class Benchmark:
     corpus: dict[str, list[str]]
     dictionaries: dict[str, list[tuple[str, str]]]
     meta: dict
+    corpus_parallel: dict[str, list[dict]] = field(default_factory=dict)  # split -> {id, lang, source, target}
 
 
 # --- frame sampling -------------------------------------------------------------------------------------------
@@ -194,17 +199,24 @@ def _mldoc(rng: np.random.Generator, label: int) -> Meaning:
     return Meaning(tuple(frames), None, label)
 
 
-def _sentiment(rng: np.random.Generator, label: int) -> Meaning:
-    """Polarity of an evaluative word, flipped by its negation; the main clause's own negation is a distractor."""
-    negated_eval = bool(rng.random() < 0.5)
+def _sentiment(rng: np.random.Generator, label: int, negation: float) -> Meaning:
+    """Polarity of an evaluative word, flipped by its negation (probability `negation`); the main clause's own
+    negation is a distractor."""
+    negated_eval = bool(rng.random() < negation)
     adjective = _pick(rng, POSITIVE if (label == 1) != negated_eval else NEGATIVE)
     frame = replace(_frame(rng, _pick(rng, TOPICS)), negated=bool(rng.random() < 0.3),
                     evaluation=(adjective, negated_eval))
     return Meaning((frame,), None, label)
 
 
-SAMPLERS: dict[str, Callable[[np.random.Generator, int], Meaning]] = {
+SAMPLERS: dict[str, Callable[..., Meaning]] = {
     "xnli": _xnli, "pawsx": _pawsx, "mldoc": _mldoc, "sentiment": _sentiment}
+
+
+def sample_meaning(cfg: BenchmarkConfig, task: str, rng: np.random.Generator, label: int) -> Meaning:
+    """One meaning of `task` with `label`, under the benchmark's generation knobs."""
+    knobs = {"negation": cfg.sentiment_negation} if task == "sentiment" else {}
+    return SAMPLERS[task](rng, label, **knobs)
 
 
 # --- rendering and the planted cue ----------------------------------------------------------------------------
@@ -232,7 +244,7 @@ def _meanings(cfg: BenchmarkConfig, task: str, split: str, n: int) -> list[Meani
     """n meanings with exactly balanced labels (up to n mod K), in a random order."""
     rng = np.random.default_rng([cfg.seed, list(TASK_LABELS).index(task), SPLITS.index(split)])
     labels = rng.permutation(np.arange(n) % len(TASK_LABELS[task]))
-    return [SAMPLERS[task](rng, int(y)) for y in labels]
+    return [sample_meaning(cfg, task, rng, int(y)) for y in labels]
 
 
 def _split_examples(cfg: BenchmarkConfig, task: str, split: str, meanings: list[Meaning],
@@ -273,19 +285,91 @@ def _translations(train: list[Example], train_targets: list[Example]) -> list[di
             for t in train_targets]
 
 
+CORPUS_PARTICLE_RATE = 0.3  # share of pretraining sentences closed by a discourse particle (carrying no label)
+
+
+def _corpus_frame(cfg: BenchmarkConfig, rng: np.random.Generator) -> Frame:
+    """One clause of any task's frame types, as every pretraining sentence is drawn."""
+    task = _pick(rng, tuple(TASK_LABELS))
+    meaning = sample_meaning(cfg, task, rng, int(rng.integers(len(TASK_LABELS[task]))))
+    frames = meaning.text + (meaning.pair or ())
+    return frames[int(rng.integers(len(frames)))]
+
+
+def _corpus_particle(rng: np.random.Generator, k: int) -> int | None:
+    """The index of the closing particle among k, or None (no particle) with probability 1 − CORPUS_PARTICLE_RATE."""
+    return int(rng.integers(k)) if rng.random() < CORPUS_PARTICLE_RATE else None
+
+
+def _closed(lang: Language, frame: Frame, particle: int | None) -> str:
+    line = lang.render(frame)
+    return line if particle is None else f"{line} {lang.particles[particle]}"
+
+
+def _corpus_size(cfg: BenchmarkConfig, code: str) -> int:
+    return cfg.corpus_size if code not in cfg.low_resource else round(cfg.corpus_size * cfg.low_resource_fraction)
+
+
 def _corpus(cfg: BenchmarkConfig, code: str) -> list[str]:
     """Monolingual MLM sentences from every task's frame types; particles appear but carry no label."""
     rng = np.random.default_rng([cfg.seed, 99, LANGUAGE_CODES.index(code)])
     lang = get_language(code)
-    n = cfg.corpus_size if code not in cfg.low_resource else round(cfg.corpus_size * cfg.low_resource_fraction)
     lines = []
-    for _ in range(n):
-        task = _pick(rng, tuple(TASK_LABELS))
-        meaning = SAMPLERS[task](rng, int(rng.integers(len(TASK_LABELS[task]))))
-        frames = meaning.text + (meaning.pair or ())
-        line = lang.render(frames[int(rng.integers(len(frames)))])
-        lines.append(f"{line} {_pick(rng, lang.particles)}" if rng.random() < 0.3 else line)
+    for _ in range(_corpus_size(cfg, code)):
+        frame = _corpus_frame(cfg, rng)
+        lines.append(_closed(lang, frame, _corpus_particle(rng, len(lang.particles))))
     return lines
+
+
+def _pair_row(row_id: str, source: Language, target: Language, frame: Frame, particle: int | None) -> dict:
+    """The same clause in both languages, closed by the particle of the same index on both sides (or by none), so
+    pretraining sees the particles as translations of each other."""
+    return {"id": row_id, "lang": target.code, "source": _closed(source, frame, particle),
+            "target": _closed(target, frame, particle)}
+
+
+def _parallel_train(cfg: BenchmarkConfig, targets: list[str]) -> tuple[list[dict], set[str]]:
+    """`parallel_size` English–target pairs, each target drawn in proportion to its monolingual corpus size (so
+    low-resource languages get `low_resource_fraction` of a high-resource one's share), and their English clauses."""
+    rng = np.random.default_rng([cfg.seed, 98, 0])
+    source = get_language(cfg.source_lang)
+    sizes = np.array([_corpus_size(cfg, c) for c in targets], dtype=float)
+    langs = rng.choice(len(targets), size=cfg.parallel_size, p=sizes / sizes.sum())
+    draws = [(_corpus_frame(cfg, rng), _corpus_particle(rng, len(source.particles))) for _ in langs]
+    rows = [_pair_row(f"parallel-train-{i:06d}", source, get_language(targets[t]), frame, particle)
+            for i, (t, (frame, particle)) in enumerate(zip(langs, draws))]
+    return rows, {source.render(frame) for frame, _ in draws}
+
+
+def _parallel_heldout(cfg: BenchmarkConfig, code: str, seen: set[str]) -> list[dict]:
+    """`retrieval_size` pairs in `code` for English→target retrieval, from their own random stream: no English clause
+    of the training pairs (`seen`) and no repeated clause on either side, so each English sentence has exactly one
+    correct neighbour and none was aligned during pretraining."""
+    rng = np.random.default_rng([cfg.seed, 98, 1, LANGUAGE_CODES.index(code)])
+    source, target = get_language(cfg.source_lang), get_language(code)
+    rows, used_source, used_target = [], set(seen), set()
+    for _ in range(50 * cfg.retrieval_size):
+        frame = _corpus_frame(cfg, rng)
+        particle = _corpus_particle(rng, len(source.particles))
+        clauses = source.render(frame), target.render(frame)
+        if clauses[0] in used_source or clauses[1] in used_target:
+            continue
+        used_source.add(clauses[0])
+        used_target.add(clauses[1])
+        rows.append(_pair_row(f"parallel-heldout-{code}-{len(rows):05d}", source, target, frame, particle))
+        if len(rows) == cfg.retrieval_size:
+            return rows
+    raise ValueError(f"benchmark.retrieval_size: {cfg.retrieval_size} distinct held-out clauses in {code!r} could not "
+                     f"be drawn (got {len(rows)}); lower it")
+
+
+def _corpus_parallel(cfg: BenchmarkConfig) -> dict[str, list[dict]]:
+    """The parallel pretraining corpus: `train` pairs and, per target language, a `heldout` retrieval set."""
+    targets = [c for c in cfg.languages if c != cfg.source_lang]
+    if not targets:
+        return {}
+    train, seen = _parallel_train(cfg, targets)
+    return {"train": train, "heldout": [row for c in targets for row in _parallel_heldout(cfg, c, seen)]}
 
 
 def _meta(cfg: BenchmarkConfig) -> dict:
@@ -315,9 +399,9 @@ def generate_benchmark(cfg: BenchmarkConfig) -> Benchmark:
                 examples[task][split] = _split_examples(cfg, task, split, meanings, cfg.languages)
             if split == "test":
                 examples[task]["test_nocue"] = _cue_free(cfg, task, meanings)
-    dictionaries = {c: sorted(get_language(c).lexicon.items()) for c in targets}
+    dictionaries = {c: dictionary(get_language(cfg.source_lang), get_language(c)) for c in targets}
     corpus = {c: _corpus(cfg, c) for c in cfg.languages}
-    return Benchmark(cfg, examples, translations, corpus, dictionaries, _meta(cfg))
+    return Benchmark(cfg, examples, translations, corpus, dictionaries, _meta(cfg), _corpus_parallel(cfg))
 
 
 # --- writing --------------------------------------------------------------------------------------------------
@@ -325,4 +409,5 @@ def write_benchmark(bench: Benchmark, out_dir: Path) -> None:
     """Write the benchmark as a raw folder (`raw.write_raw`: atomic, the layout every later stage reads)."""
     rows = {task: {split: [asdict(e) for e in exs] for split, exs in splits.items()}
             for task, splits in bench.examples.items()}
-    write_raw(RawFolder(bench.meta, rows, bench.translations, bench.corpus, bench.dictionaries), out_dir)
+    write_raw(RawFolder(bench.meta, rows, bench.translations, bench.corpus, bench.dictionaries,
+                        corpus_parallel=bench.corpus_parallel), out_dir)

@@ -35,23 +35,26 @@ def load_yaml(text: str):
 TASKS = ("xnli", "pawsx", "mldoc", "sentiment")
 SOURCES = ("embedded", "real")
 LOSS_TERMS = ("task", "contrastive", "sem", "orth", "adv", "inv", "cf", "align")
+ALIGN_MODES = ("coral", "coral_literal", "mmd", "mmd_biased")
 
 
 # The allowed interval of every numeric key ("[" closed, "(" open); NaN and infinities are refused everywhere.
 RANGES = {
     "benchmark.seed": "[0, inf)", "benchmark.cue_strength": "[0, 1]", "benchmark.train_size": "[1, inf)",
     "benchmark.dev_size": "[1, inf)", "benchmark.test_size": "[1, inf)", "benchmark.corpus_size": "[1, inf)",
-    "benchmark.low_resource_fraction": "(0, 1]",
+    "benchmark.low_resource_fraction": "(0, 1]", "benchmark.sentiment_negation": "[0, 1]",
+    "benchmark.parallel_size": "[1, inf)", "benchmark.retrieval_size": "[1, inf)",
     "datasets.mldoc.train_size": "[1000, 10000]", "datasets.parallel.max_pairs": "[1, inf)",
     "pairs.seed": "[0, inf)", "pairs.min_len_ratio": "(0, inf)", "pairs.max_len_ratio": "(0, inf)",
     "pairs.counterfactual_mix.*": "[0, 1]", "pairs.code_switch_rate": "[0, 1]", "pairs.word_order_window": "[2, inf)",
     "pretrain.seed": "[0, inf)", "pretrain.vocab_size": "[100, inf)", "pretrain.hidden_size": "[1, inf)",
     "pretrain.num_layers": "[1, inf)", "pretrain.num_heads": "[1, inf)", "pretrain.intermediate_size": "[1, inf)",
-    "pretrain.max_length": "[8, inf)", "pretrain.epochs": "[1, inf)", "pretrain.batch_size": "[1, inf)",
+    "pretrain.max_length": "[8, inf)", "pretrain.steps": "[1, inf)", "pretrain.batch_size": "[1, inf)",
+    "pretrain.corpus_batch_size": "[0, inf)", "pretrain.align_weight": "[0, inf)", "pretrain.temperature": "(0, inf)",
     "pretrain.lr": "(0, inf)", "pretrain.mask_prob": "(0, 1)",
     "model.inv_dim": "[1, inf)", "model.spe_dim": "[1, inf)", "model.task_dim": "[1, inf)",
     "model.head_hidden": "[1, inf)", "model.dropout": "[0, 1)", "model.temperature": "(0, inf)",
-    "model.grl_gamma": "[0, inf)",
+    "model.grl_gamma": "[0, inf)", "model.gate_bias": "[0, inf)", "model.align_min_per_lang": "[2, inf)",
     "train.seeds[]": "[0, inf)", "train.epochs": "[1, inf)", "train.batch_size": "[1, inf)", "train.lr": "(0, inf)",
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
@@ -90,6 +93,9 @@ class BenchmarkParams:
     test_size: int = 300
     corpus_size: int = 4000
     low_resource_fraction: float = 0.5
+    sentiment_negation: float = 0.2  # P(the evaluative word is negated) in a sentiment example
+    parallel_size: int = 24000  # English–target pairs of the parallel pretraining corpus
+    retrieval_size: int = 1000  # held-out pairs per target language for the encoder's retrieval accuracy
 
 
 @dataclass(frozen=True)
@@ -155,10 +161,13 @@ class PretrainConfig:
     num_heads: int = 2
     intermediate_size: int = 256
     max_length: int = 64
-    epochs: int = 2
-    batch_size: int = 64
+    steps: int = 750
+    batch_size: int = 64  # parallel pairs per step (both sides); without a parallel corpus, monolingual sentences
+    corpus_batch_size: int = 0  # monolingual sentences added to each step beside the pairs
     lr: float = 1e-3
     mask_prob: float = 0.15
+    align_weight: float = 1.0  # weight of the pooled InfoNCE term between the two sides of a pair
+    temperature: float = 0.1  # its temperature τ
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,11 @@ class ModelConfig:
     head_hidden: int = 128
     dropout: float = 0.1
     orth_mode: str = "per_sample"
-    align_mode: str = "coral"
+    align_mode: str = "coral"  # coral | mmd (scale-free readings) | coral_literal | mmd_biased (as first implemented)
+    align_min_per_lang: int = 8  # rows a language needs in the batch to be aligned on its own; else targets pooled
+    gate_init: str = "open"  # open (W_c = 0, b_c = gate_bias) | default (nn.Linear's own init, σ ≈ 0.5)
+    gate_bias: float = 3.0
+    distance: str = "normalized"  # sem and inv: normalized (between L2-normalised vectors) | squared (literal)
     temperature: float = 0.1
     grl_schedule: str = "dann"
     grl_gamma: float = 10.0
@@ -180,7 +193,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    seeds: tuple[int, ...] = (0, 1)
+    seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 2
     batch_size: int = 32
     lr: float = 2e-3
@@ -194,7 +207,7 @@ class TrainConfig:
     grad_accum: int = 1  # forward passes of batch_size examples per optimiser step
     length_group: int = 1  # batches per length-sorted mega-batch; 1 = plain random batches
     checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
-    workers: int = 1  # seeds trained side by side on CPU (one process each); GPU and multi-process: one at a time
+    workers: int = 1  # runs trained and evaluated side by side on CPU (one process each); GPUs: one at a time
 
 
 @dataclass(frozen=True)
@@ -393,7 +406,9 @@ def _validate(p: Params) -> None:
         _one_of("data.low_resource", lang, list(p.data.languages))
     _one_of("model.pooling", p.model.pooling, ("cls", "mean"))
     _one_of("model.orth_mode", p.model.orth_mode, ("per_sample", "batch"))
-    _one_of("model.align_mode", p.model.align_mode, ("coral", "mmd"))
+    _one_of("model.align_mode", p.model.align_mode, ALIGN_MODES)
+    _one_of("model.gate_init", p.model.gate_init, ("open", "default"))
+    _one_of("model.distance", p.model.distance, ("normalized", "squared"))
     _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
     _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
     _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
@@ -407,6 +422,9 @@ def _validate(p: Params) -> None:
             _one_of(f"report.tables.{table}", row, list(p.variants))
     _one_of("report.significance.reference", p.report.significance.reference, list(p.variants))
     _validate_sweep(p.sweep, p)
+    if p.pretrain.init == "scratch" and p.train.max_length > p.pretrain.max_length:
+        raise ConfigError(f"train.max_length: {p.train.max_length} exceeds pretrain.max_length "
+                          f"{p.pretrain.max_length}, the longest sequence the pretrained encoder has positions for")
 
 
 def _validate_sweep(sweep: SweepParams, p: Params) -> None:

@@ -5,7 +5,7 @@ Outputs are long-format rows (`variant, task, seed, lang, metric, value` and
 the weights selected on the target dev sets (an oracle, `scores_target_dev.csv`), a task probe beside the
 language probe on every space, one row per test counterfactual (its kind, chrF against x, and whether the
 prediction held), and on the embedded benchmark the share of source test predictions that flip when only the
-planted cue is removed.
+planted cue is removed, and the scores on that cue-free source test (`scores_nocue.csv`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ CF_COLUMNS = ("variant", "task", "seed", "id", "lang", "kind", "chrf", "consiste
 class RunResult:
     scores: list[dict] = field(default_factory=list)
     oracle_scores: list[dict] = field(default_factory=list)  # weights selected on target dev sets; none if no such set
+    nocue_scores: list[dict] = field(default_factory=list)  # the cue-free source test; embedded benchmark only
     counterfactuals: list[dict] = field(default_factory=list)
     representations: list[dict] = field(default_factory=list)
     predictions: list[dict] = field(default_factory=list)
@@ -141,6 +142,11 @@ def evaluate_run(
     if has_split(tokens_dir, "test_nocue"):
         pred_nocue, nocue_ids, _ = _predict(model, tokens_dir, "test_nocue", lang_index, batch_size, pad_id)
         flips = 1.0 - counterfactual_consistency(_matched(pred, test_ids, nocue_ids), pred_nocue)
+        nocue_rows = read_jsonl(raw_dir / task / "test_nocue.jsonl")
+        if nocue_ids != [r["id"] for r in nocue_rows]:
+            raise ValueError(f"{tokens_dir / 'test_nocue'}: its ids differ from "
+                             f"{raw_dir / task / 'test_nocue.jsonl'}'s; the tokenised data is stale, run `xcrl tokenise`")
+        result.nocue_scores = _score_rows(key, nocue_rows, pred_nocue, n_labels)
         result.representations.append({**key, "space": "prediction", "metric": "cue_flip_rate", "value": flips})
     oracle = CRITERIA["target_dev"][1]
     if (run_dir / oracle).exists():
@@ -159,7 +165,7 @@ def _long_csv(columns: tuple[str, ...], rows: list[dict]) -> str:
 
 
 def write_results(results: list[RunResult], out_dir: Path) -> None:
-    """scores.csv, scores_target_dev.csv, representations.csv, runs.csv, counterfactuals.csv and predictions.jsonl
+    """scores.csv, scores_target_dev.csv, scores_nocue.csv, representations.csv, runs.csv, counterfactuals.csv and predictions.jsonl
     of every run, written atomically as one folder."""
     def rows(name: str) -> list[dict]:
         return [row for r in results for row in getattr(r, name)]
@@ -167,6 +173,7 @@ def write_results(results: list[RunResult], out_dir: Path) -> None:
     with atomic_dir(out_dir) as tmp:
         (tmp / "scores.csv").write_text(_long_csv(SCORE_COLUMNS, rows("scores")))
         (tmp / "scores_target_dev.csv").write_text(_long_csv(SCORE_COLUMNS, rows("oracle_scores")))
+        (tmp / "scores_nocue.csv").write_text(_long_csv(SCORE_COLUMNS, rows("nocue_scores")))
         (tmp / "representations.csv").write_text(_long_csv(REPR_COLUMNS, rows("representations")))
         (tmp / "runs.csv").write_text(dumps_csv(RUN_COLUMNS, ([r.run[c] for c in RUN_COLUMNS] for r in results)))
         (tmp / "counterfactuals.csv").write_text(dumps_csv(CF_COLUMNS, ([r[c] for c in CF_COLUMNS]

@@ -2,7 +2,8 @@
 
 The paper reports single numbers, probes only the invariant space and never isolates its mechanism. The embedded
 benchmark knows its ground truth, so the report adds, each as a section of report.md with its files:
-- significance of every Table 2/3 difference from the reference row (paired bootstrap, `significance.py`);
+- significance of every Table 2/3 difference from the reference row (paired bootstrap over seeds and test
+  examples, `significance.py`);
 - Table 2 under source-dev selection (honest zero-shot) beside target-dev selection (an oracle);
 - linear probes for language and task on every representation space, as a table and a heat-map;
 - counterfactual consistency per counterfactual kind, and against the chrF between x and x̃;
@@ -15,17 +16,29 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .chance import GoldLabels, gold_labels, reference_cells
 from .config import SignificanceParams
 from .evaluate import CF_COLUMNS, REPR_COLUMNS, SCORE_COLUMNS
 from .figures import heatmap_png, lines_png
 from .io import atomic_write, dumps_csv
-from .report import Marks, Stat, load_anchors, read_long, repr_per_seed, table4_cells, task_cells, task_per_seed
+from .report import (
+    CONSTANT_ROW,
+    Marks,
+    Stat,
+    load_anchors,
+    read_long,
+    reference_text,
+    repr_per_seed,
+    table4_cells,
+    task_cells,
+    task_per_seed,
+)
 from .significance import AVERAGE, Comparison, compare, read_predictions
 
 SPACES = ("h", "z_inv", "z_spe", "z_task", "r")
@@ -44,6 +57,7 @@ class EvidenceInputs:
     sweep_variants: Sequence[str]
     n_labels: Mapping[str, int]  # task -> number of labels
     significance: SignificanceParams
+    labels: GoldLabels  # the main test sets' gold labels, for the constant-predictor rows
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -64,6 +78,18 @@ def _variants(cfg) -> list[str]:
 
 
 # --- significance ------------------------------------------------------------------------------------------------
+def resampled(comparisons: Iterable[Comparison]) -> str:
+    """What the bootstrap behind `comparisons` resampled, in words: the verdicts are only as strong as that."""
+    n_seeds = min((c.n_seeds for c in comparisons), default=0)
+    if n_seeds == 0:
+        return "nothing (no difference was compared)"
+    if n_seeds == 1:
+        return ("the test examples only: with one seed, seed-to-seed noise, the larger source at this scale, was not "
+                "tested")
+    return (f"the {n_seeds} seeds and the test examples within each language, both with replacement (one example "
+            "draw for all the drawn seeds, which share one test set), the same draws for both variants")
+
+
 def significance(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, Marks, dict[tuple, Comparison]]:
     """Reference − row for every other row of Tables 2 and 3: the Markdown, the cell marks, the comparisons."""
     sig = inputs.significance
@@ -95,13 +121,14 @@ def significance(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, Marks
     atomic_write(out_dir / "significance.csv", dumps_csv(
         ["table", "a", "b", "column", "diff", "low", "high", "p_value", "significant"], records))
     level = f"{100 * sig.level:g}%"
-    legend = (f"{SIGNIFICANT.strip()} = differs from {cfg.label(ref)} (paired bootstrap over test examples pooled "
-              f"over seeds, {sig.n_boot} resamples, {level} interval excludes 0).")
+    what = resampled(results.values())
+    legend = (f"{SIGNIFICANT.strip()} = differs from {cfg.label(ref)} (paired bootstrap over seeds and test examples, "
+              f"{sig.n_boot} replicates, {level} interval excludes 0).")
     text = (f"### Significance of the differences\n\nEach cell: {cfg.label(ref)} minus the row's variant, in "
-            f"percentage points, with its {level} paired-bootstrap interval ({sig.n_boot} resamples of the test "
-            f"examples, stratified by language, the same resample for both variants and every seed). "
-            f"{SIGNIFICANT.strip()} = the interval excludes 0. Data: [significance.csv](significance.csv)\n\n"
-            + "\n".join(md))
+            f"percentage points, with its {level} paired-bootstrap interval ({sig.n_boot} replicates, each "
+            f"resampling {what}). {SIGNIFICANT.strip()} = the interval excludes 0. With few seeds the seed draw is "
+            "coarse and understates the seed variance, so a mark is necessary evidence of a difference, not proof "
+            "of one. Data: [significance.csv](significance.csv)\n\n" + "\n".join(md))
     return text, Marks(marks, legend), results
 
 
@@ -123,27 +150,38 @@ def selection(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, dict]:
                                 None if stat is None or stat.std is None else round(stat.std, 6)])
         if src[AVERAGE] is not None and tgt[AVERAGE] is not None:
             gains[v] = tgt[AVERAGE].mean - src[AVERAGE].mean
+    reference = reference_cells(inputs.labels, cfg.task_metric, cfg.targets)
+    rows.append([CONSTANT_ROW, *(reference_text(reference[c]) for c in columns)])
     atomic_write(out_dir / "selection.csv", dumps_csv(["variant", "column", "selection", "mean", "std"], records))
     text = ("### Model selection: source-dev (honest zero-shot) / target-dev (oracle)\n\n"
             "Table 2 twice: the weights chosen on the source-language dev set, as a zero-shot user must, and "
             "(after the slash, **oracle**, not zero-shot) the weights chosen on the target languages' dev sets. "
-            "The gap is how much a method's score can owe to checkpoint choice. Data: [selection.csv](selection.csv)"
+            "The gap is how much a method's score can owe to checkpoint choice; the last row is the best constant "
+            "prediction, as in Table 2. Data: [selection.csv](selection.csv)"
             "\n\n" + _table(["Variant", *columns], rows))
     return text, {f"{v}.oracle_gain": round(g, 6) for v, g in gains.items()}
 
 
 # --- probes ------------------------------------------------------------------------------------------------------
-def probes(reps, cfg, n_languages: int, n_labels: Mapping[str, int], out_dir: Path) -> tuple[str, dict]:
+def _probe_chance(labels: GoldLabels, tasks: Sequence[str]) -> dict[str, float]:
+    """Each probe's majority share (the test sets' majority language; per task its majority class, pooled over
+    languages, averaged over the tasks run), in percent."""
+    classes = [share for share in (labels.majority_class(t) for t in tasks) if share is not None]
+    chance = {"lang_id_acc": labels.majority_language(), "task_probe_acc": np.mean(classes) if classes else None}
+    return {m: 100.0 * float(c) for m, c in chance.items() if c is not None}
+
+
+def probes(reps, cfg, labels: GoldLabels, out_dir: Path) -> tuple[str, dict]:
     """Language-ID and task-probe accuracy on every space of every variant (mean over tasks, ± over seeds)."""
     variants = _variants(cfg)
     stats = {(v, sp, m): _stat_of(repr_per_seed(reps, v, sp, m)) for v in variants for sp in SPACES for m in PROBES}
-    chance = {"lang_id_acc": 100.0 / n_languages,
-              "task_probe_acc": float(np.mean([100.0 / n_labels[t] for t in cfg.task_metric if t in n_labels]))}
+    chance = _probe_chance(labels, list(cfg.task_metric))
     md, records = [], []
     for m, title in PROBES.items():
         rows = [[cfg.label(v), *(_stat_text(stats[(v, sp, m)]) if stats[(v, sp, m)] else "—" for sp in SPACES)]
                 for v in variants]
-        md.append(f"#### {title} accuracy (chance {chance[m]:.1f}%)\n\n" + _table(["Variant", *SPACES], rows))
+        heading = f"#### {title} accuracy" + (f" (chance {chance[m]:.1f}%)" if m in chance else "")
+        md.append(heading + "\n\n" + _table(["Variant", *SPACES], rows))
         records += [[v, sp, m, round(s.mean, 6), None if s.std is None else round(s.std, 6)]
                     for (v, sp, m2), s in stats.items() if m2 == m and s is not None]
     atomic_write(out_dir / "probes.csv", dumps_csv(["variant", "space", "metric", "mean", "std"], records))
@@ -155,7 +193,9 @@ def probes(reps, cfg, n_languages: int, n_labels: Mapping[str, int], out_dir: Pa
     text = ("### Subspace probes\n\nA logistic-regression probe trained on half of the test meanings (all languages) "
             "and scored on the other half, on each space a variant has (— = the variant has no such space). "
             "Disentanglement should show as high language-ID on z_spe and near chance on z_inv, with the task "
-            "readable from z_inv, z_task and r. Data: [probes.csv](probes.csv)\n\n![Subspace probes](probes.png)\n\n"
+            "readable from z_inv, z_task and r. Chance is the majority share: of the test sets' languages, and of "
+            "each task's classes (averaged over tasks). Data: [probes.csv](probes.csv)\n\n"
+            "![Subspace probes](probes.png)\n\n"
             + "\n".join(md))
     summary = {f"{v}.{sp}.{m}": round(s.mean, 6) for (v, sp, m), s in stats.items() if s is not None}
     return text, summary
@@ -228,6 +268,19 @@ def _sweep_point(folder: Path, variant: str, task: str, cfg) -> dict[str, dict[i
             "cue_flip_rate": flips or None}
 
 
+def _sweep_constant(inputs: EvidenceInputs, task: str, cues: Sequence[float], cfg) -> list[list[str]]:
+    """The best constant prediction's target and source scores on each strength's own test sets."""
+    labels = {cue: gold_labels(read_predictions(inputs.sweep[cue] / v / "predictions.jsonl"
+                                                for v in inputs.sweep_variants), inputs.n_labels) for cue in cues}
+
+    def score(cue: float, langs: Sequence[str]) -> str:
+        value = labels[cue].constant(task, cfg.task_metric[task], langs)
+        return reference_text(None if value is None else 100.0 * value)
+
+    return [[task, CONSTANT_ROW, name, *(score(cue, langs) for cue in cues)]
+            for name, langs in (("target", cfg.targets), ("source", [cfg.source_lang]))]
+
+
 def sweep(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, dict]:
     """Target and source test scores and the cue-flip rate of each swept variant, against the cue's strength."""
     measures = {"target": "target-language score (%)", "source": "source-language test score (%)",
@@ -251,6 +304,7 @@ def sweep(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, dict]:
                         summary[f"{v}.{task}.cue{cue}.{name}"] = round(stat.mean, 6)
             for name in measures:
                 table.append([task, cfg.label(v), name, *(_stat_text(cells[(name, c)]) for c in cues)])
+        table += _sweep_constant(inputs, task, cues, cfg)
     atomic_write(out_dir / "sweep.csv", dumps_csv(["task", "variant", "cue_strength", "measure", "mean", "std"],
                                                   records))
     atomic_write(out_dir / "sweep.png", lines_png(panels, "cue strength s (source train/dev)",
@@ -259,7 +313,8 @@ def sweep(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, dict]:
             "gives away the label with probability s + (1 − s)/K in training and dev, and says nothing in the test "
             "sets. Each variant is trained at each strength s; shown are the task metric on the target languages and "
             "on the source test set, and the share of source test predictions that change when only the particle "
-            "is removed (0 = the cue is ignored). Data: [sweep.csv](sweep.csv)\n\n![Cue sweep](sweep.png)\n\n"
+            "is removed (0 = the cue is ignored), and the best constant prediction's scores on the same test sets. "
+            "Data: [sweep.csv](sweep.csv)\n\n![Cue sweep](sweep.png)\n\n"
             + _table(["Task", "Variant", "Measure", *(f"s = {c:g}" for c in cues)], table))
     return text, summary
 
@@ -288,12 +343,15 @@ def anchors(scores, cfg, out_dir: Path, variant: str = "erm") -> str:
 
 # --- the paper's claims ------------------------------------------------------------------------------------------
 def _tested(c: Comparison | None) -> str:
-    """A verdict on 'the reference is better' from its paired-bootstrap comparison."""
+    """A verdict on 'the reference is better' from its paired-bootstrap comparison, saying what noise it tested."""
     if c is None:
         return "not run"
+    over = "over seeds and examples" if c.n_seeds > 1 else "over examples only, one seed"
     if c.observed > 0:
-        return "holds (significant)" if c.significant else "same direction, not significant"
-    return "does not hold: reversed, significant" if c.significant else "does not hold (not significant)"
+        return f"holds (significant {over})" if c.significant else f"same direction, not significant {over}"
+    if c.significant:
+        return f"does not hold: reversed, significant {over}"
+    return f"does not hold (not significant {over})"
 
 
 def _by_means(ours: Stat | None, theirs: Stat | None, lower_is_better: bool) -> tuple[str, str]:
@@ -365,22 +423,25 @@ def claims(comparisons: Mapping[tuple, Comparison], t4: Mapping[str, dict], swee
     counts: dict[str, int] = {}
     for r in rows:
         counts[_bucket(r[3])] = counts.get(_bucket(r[3]), 0) + 1
+    tested = [c for (_, _, column), c in comparisons.items() if column == AVERAGE]
     text = ("### Which of the paper's claims hold here\n\nEach claim, the measured difference (reference − other, "
-            "percentage points; for Tables 2 and 3 with its paired-bootstrap interval) and a verdict. Table 4 and "
-            "sweep claims compare means over seeds without a test, and call a difference within the two seed spreads "
-            "(std + std) undecided. 'Same direction, not significant' does not support the claim either.\n\n"
+            "percentage points; for Tables 2 and 3 with its paired-bootstrap interval) and a verdict. The Table 2 "
+            f"and 3 verdicts are tested by a bootstrap that resampled {resampled(tested)}; 'significant' means the "
+            f"{100 * inputs.significance.level:g}% interval excludes 0. Table 4 and sweep claims compare means over "
+            "seeds without a test, and call a difference within the two seed spreads (std + std) undecided. 'Same "
+            "direction, not significant' does not support the claim either.\n\n"
             + _table(["Table", "Claim", "Measured difference", "Verdict"], rows))
     return text, {f"claims.{k}": v for k, v in sorted(counts.items())}
 
 
-def render_evidence(inputs: EvidenceInputs, cfg, out_dir: Path, n_languages: int) -> tuple[list[str], Marks, dict]:
+def render_evidence(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[list[str], Marks, dict]:
     """Write every section's files into `out_dir` (which already holds the merged scores, representations,
     target-dev scores); return the Markdown sections, the Table 2/3 significance marks and summary metrics."""
     scores = read_long(out_dir / "scores.csv", SCORE_COLUMNS)
     reps = read_long(out_dir / "representations.csv", REPR_COLUMNS)
     sig_md, marks, comparisons = significance(inputs, cfg, out_dir)
     sel_md, sel_summary = selection(inputs, cfg, out_dir)
-    probe_md, probe_summary = probes(reps, cfg, n_languages, inputs.n_labels, out_dir)
+    probe_md, probe_summary = probes(reps, cfg, inputs.labels, out_dir)
     cf_md = counterfactuals(inputs, cfg, out_dir)
     sweep_md, sweep_summary = sweep(inputs, cfg, out_dir) if inputs.sweep else ("", {})
     paths = (out_dir / "scores.csv", out_dir / "representations.csv")

@@ -319,3 +319,16 @@ def get_language(code: str) -> Language:
         raise ValueError(f"unknown language {code!r}; allowed: {', '.join(LANGUAGE_CODES)}")
     lang = Language(code=code, **_SPECS[code])
     return lang if code == "en" else replace(lang, lexicon=build_lexicon(code, lang.function_words()))
+
+
+def dictionary(source: Language, target: Language) -> list[tuple[str, str]]:
+    """A MUSE-style bilingual dictionary (source word, target word), sorted: every content word, and the function
+    words and discourse particles too, as MUSE lists function words. Function words pair up by their role (an
+    English article lists each of the target's articles, as MUSE lists several translations); particles pair up by
+    their position in the language's particle list."""
+    entries = {(w, target.word(w)) for w in concept_pos()}
+    for role, words in source.fw.items():
+        entries |= {(s, t) for s in words for t in target.fw.get(role, ()) if s and t}
+    entries |= set(zip(source.particles, target.particles))
+    entries.add((source.sep, target.sep))
+    return sorted(entries)

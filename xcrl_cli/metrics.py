@@ -90,3 +90,12 @@ def clustering_purity(x: np.ndarray, meaning_ids: list[str], langs: np.ndarray, 
 def counterfactual_consistency(pred: np.ndarray, pred_cf: np.ndarray) -> float:
     """Share of examples whose prediction on x̃ equals the prediction on x."""
     return float(np.mean(pred == pred_cf))
+
+
+def retrieval_accuracy(source: np.ndarray, target: np.ndarray) -> float:
+    """Bitext retrieval (the Tatoeba task of XTREME): row i of `source` (n, d) and row i of `target` (n, d) embed a
+    sentence and its translation; the share of source rows whose nearest target row by cosine similarity is their
+    own. A tie goes to the lower index. Chance is 1 / n."""
+    s = source / np.linalg.norm(source, axis=1, keepdims=True).clip(min=1e-12)
+    t = target / np.linalg.norm(target, axis=1, keepdims=True).clip(min=1e-12)
+    return float(np.mean((s @ t.T).argmax(axis=1) == np.arange(len(s))))

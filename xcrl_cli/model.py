@@ -36,7 +36,7 @@ class ModelOutput:
 
 
 class MLPHead(nn.Module):
-    """Linear -> GELU -> Linear, the shape of each disentangling head (DESIGN §2)."""
+    """Linear -> GELU -> Linear, the shape of each disentangling head."""
 
     def __init__(self, dim_in: int, hidden: int, dim_out: int):
         super().__init__()
@@ -50,7 +50,8 @@ class Disentangler(nn.Module):
     """D of formula 1: h -> (z_inv, z_spe, z_task), three independent heads.
 
     z_spe enters no prediction; only the orthogonality term shapes it. Without that term the head would receive no
-    gradient at all, so it is built only when the variant has `orth` (`with_spe`).
+    gradient at all, so it is built only when the variant has `orth` (`with_spe`): *w/o Semantic Disentanglement* and
+    *w/o Orthogonal Constraint* keep z_inv and z_task, which feed the gate, and have no z_spe.
     """
 
     def __init__(self, hidden_size: int, cfg: ModelConfig, with_spe: bool):
@@ -79,7 +80,7 @@ class XcrlModel(nn.Module):
         hidden = encoder.config.hidden_size
         self.disentangler = Disentangler(hidden, cfg, variant.weight("orth") > 0) if variant.disentangle else None
         r_dim = cfg.inv_dim + cfg.task_dim if variant.disentangle else hidden
-        self.gate = CausalGate(r_dim) if variant.gate else nn.Identity()
+        self.gate = CausalGate(r_dim, cfg.gate_init, cfg.gate_bias) if variant.gate else nn.Identity()
         self.dropout = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(r_dim, n_labels)
         self.discriminator = (

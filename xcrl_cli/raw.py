@@ -4,6 +4,10 @@
 dataset could not be obtained (MLDoc without its licensed text) stays in the pipeline as "not run": every stage
 downstream writes a `not_run.json` marker instead of outputs, so DVC has a file to track and the report a reason to
 print, and the rest of the pipeline goes on.
+
+`corpus/` is what `pretrain` reads: one `<lang>.txt` of unlabelled lines per language and, from the embedded
+benchmark, `parallel/train.jsonl` (English–target pairs `{id, lang, source, target}` for the alignment term) and
+`parallel/heldout.jsonl` (pairs no pretraining step sees, for English→target retrieval).
 """
 
 from __future__ import annotations

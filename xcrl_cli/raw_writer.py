@@ -19,6 +19,8 @@ class RawFolder:
     corpus: dict[str, list[str]]  # lang -> unlabelled lines for masked-LM pretraining
     dictionaries: dict[str, list[tuple[str, str]]]  # target lang -> (source word, target word)
     parallel: list[dict] = field(default_factory=list)  # {lang, source, target}: pairs for tasks without translations
+    # split (train | heldout) -> {id, lang, source, target}: the parallel pretraining corpus and its retrieval set
+    corpus_parallel: dict[str, list[dict]] = field(default_factory=dict)
     not_run: dict[str, str] = field(default_factory=dict)  # task -> why its dataset is absent
 
 
@@ -41,6 +43,9 @@ def write_raw(raw: RawFolder, out: Path) -> None:
             write_not_run(tmp / task, reason)
         for lang, lines in raw.corpus.items():
             _lines(tmp / "corpus" / f"{lang}.txt", lines)
+        for split, rows in raw.corpus_parallel.items():
+            (tmp / "corpus" / "parallel").mkdir(parents=True, exist_ok=True)
+            (tmp / "corpus" / "parallel" / f"{split}.jsonl").write_text(dumps_jsonl(rows), encoding="utf-8")
         for lang, pairs in raw.dictionaries.items():
             _lines(tmp / "dictionaries" / f"{source}-{lang}.txt", (f"{s} {t}" for s, t in pairs))
         if raw.parallel:

@@ -2,8 +2,11 @@
 
 Every number is a mean ± sample standard deviation over seeds, in percent, printed beside the paper's value
 (from `published_values.yaml`, the only place published numbers live) with the difference, so a reader sees at once
-how far the reproduction is from the claim. Outputs are written atomically and byte-for-byte deterministically,
-so DVC does not see a change where there is none.
+how far the reproduction is from the claim. Every table ends with a reference row, what the best constant
+prediction scores on the same test sets (`chance.py`), so a reader also sees how far each number is from learning
+nothing. A task scored by binary F1 (PAWS-X) also gets its accuracy column, since F1 of one class rewards always
+predicting it. Outputs are written atomically and byte-for-byte deterministically, so DVC does not see a change
+where there is none.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from xcrl_cli.chance import GoldLabels, accuracy_columns, reference_cells, table4_reference
 from xcrl_cli.evaluate import REPR_COLUMNS, SCORE_COLUMNS
 from xcrl_cli.io import atomic_write, dumps_csv
 
@@ -25,6 +29,9 @@ PAPER_TABLES = ("table2", "table3", "table4")
 TABLE4_COLUMNS = ("lang_id_acc", "cluster_purity", "cf_consistency", "low_resource_avg")
 TABLE4_HEADERS = ("Lang-ID acc ↓", "Cluster purity ↑", "CF consistency ↑", "Low-resource avg ↑")
 NOT_RUN = "not run"
+REFERENCE = "constant"  # the reference row's variant name in the tables' CSVs
+CONSTANT_ROW = "Constant predictor"
+NO_REFERENCE = "—"
 
 
 class ReportError(ValueError):
@@ -172,8 +179,24 @@ def task_cells(scores, where, cfg: ReportConfig, variant: str, langs: Sequence[s
     flagged = flagged or {}
     n_flagged = {task: sum((variant, task, seed) in flagged for seed in v or ()) for task, v in per_task.items()}
     cells = {task: None if v is None else Stat.of(v, n_flagged[task]) for task, v in per_task.items()}
+    for column, task, metric in accuracy_columns(cfg.task_metric):
+        values = None if per_task[task] is None else task_per_seed(scores, where, variant, task, metric, langs)
+        cells[column] = None if values is None else Stat.of(values, n_flagged[task])
     cells["average"] = None if average is None else Stat.of(average, sum(n_flagged.values()))
     return cells
+
+
+def performance_columns(cfg: ReportConfig) -> tuple[list[str], list[str]]:
+    """Tables 2 and 3: the columns (each task, its accuracy beside a binary F1, the Average) and their headers."""
+    extra = {task: (column, f"{task} {metric}") for column, task, metric in accuracy_columns(cfg.task_metric)}
+    columns, headers = [], []
+    for task, metric in cfg.task_metric.items():
+        columns.append(task)
+        headers.append(f"{task} {metric}")
+        if task in extra:
+            columns.append(extra[task][0])
+            headers.append(extra[task][1])
+    return [*columns, "average"], [*headers, "Average"]
 
 
 def repr_per_seed(reps, variant: str, space: str, metric: str) -> dict[int, float] | None:
@@ -233,8 +256,9 @@ def _cell_text(stat: Stat | None, ref: float | None) -> str:
 
 
 def _markdown(title: str, caption: str, rows: list[Row], columns, headers, cfg, paper_table,
-              marks: Mapping[tuple[str, str], str]) -> str:
-    """A Markdown table; each cell reads 'measured mean ± std (paper value, Δ measured − paper)' and its mark."""
+              marks: Mapping[tuple[str, str], str], reference: Mapping[str, float | None]) -> str:
+    """A Markdown table; each cell reads 'measured mean ± std (paper value, Δ measured − paper)' and its mark; the
+    last line is the constant predictor's score per column (— where none is defined)."""
     has_space = any(r.space for r in rows)
     head = ["Paper row", "Measured as", *(["Space"] if has_space else []), *headers]
     lines = [f"### {title}", "", caption, "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
@@ -244,11 +268,19 @@ def _markdown(title: str, caption: str, rows: list[Row], columns, headers, cfg, 
         name = r.paper_row or "—"
         measured_as = f"{cfg.label(r.variant)} · {cfg.encoder_label}"
         lines.append("| " + " | ".join([name, measured_as, *([r.space] if has_space else []), *cells]) + " |")
+    lines.append("| " + " | ".join([CONSTANT_ROW, "no model, from the test labels", *([""] if has_space else []),
+                                    *(reference_text(reference[c]) for c in columns)]) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _table_csv(rows: list[Row], columns, paper_table) -> str:
-    """Raw numbers, one line per (row, column): mean, std, paper, diff as separate columns."""
+def reference_text(value: float | None) -> str:
+    """A constant-predictor cell: the score in percent, or a dash where no constant reference is defined."""
+    return NO_REFERENCE if value is None else f"{value:.2f}"
+
+
+def _table_csv(rows: list[Row], columns, paper_table, reference: Mapping[str, float | None]) -> str:
+    """Raw numbers, one line per (row, column): mean, std, paper, diff as separate columns; the constant
+    predictor's lines last (status 'reference', or 'not defined' where it has no score)."""
     records = []
     for r in rows:
         for c in columns:
@@ -257,6 +289,8 @@ def _table_csv(rows: list[Row], columns, paper_table) -> str:
             diff = None if stat is None or ref is None else round(stat.mean - ref, 6)
             records.append([r.paper_row, r.variant, r.space, c, 0 if stat is None else stat.n, mean, std, ref,
                             diff, NOT_RUN if stat is None else "ok"])
+    records += [[None, REFERENCE, "", c, 0, _round(reference[c]), None, None, None,
+                 "not defined" if reference[c] is None else "reference"] for c in columns]
     header = ["paper_row", "variant", "space", "column", "n_seeds", "mean", "std", "paper", "diff", "status"]
     return dumps_csv(header, records)
 
@@ -327,16 +361,16 @@ def _coverage_note(scores, cfg: ReportConfig) -> str:
 
 
 def _emit(out_dir: Path, table: str, title: str, rows: list[Row], columns, headers, cfg, paper, note: str,
-          marks: Marks) -> str:
-    """Write one table as .md and .csv; return its Markdown for report.md."""
+          marks: Marks, reference: Mapping[str, float | None]) -> str:
+    """Write one table as .md and .csv, with its constant-predictor line; return its Markdown for report.md."""
     paper_table = paper.get(table, {})
     table_marks = {(v, c): m for (t, v, c), m in marks.cells.items() if t == table}
     legend = f" {marks.legend}" if table_marks and marks.legend else ""
     caption = (f"{note}. Each cell: measured mean ± sample std over {_seeds_phrase(rows)}, in percent "
                f"(paper value, Δ = measured − paper). Encoder: {cfg.encoder_label}.{legend}")
-    md = _markdown(title, caption, rows, columns, headers, cfg, paper_table, table_marks)
+    md = _markdown(title, caption, rows, columns, headers, cfg, paper_table, table_marks, reference)
     atomic_write(out_dir / f"{table}.md", md)
-    atomic_write(out_dir / f"{table}.csv", _table_csv(rows, columns, paper_table))
+    atomic_write(out_dir / f"{table}.csv", _table_csv(rows, columns, paper_table, reference))
     return md + f"\nRaw numbers: [{table}.csv]({table}.csv)\n"
 
 
@@ -349,7 +383,7 @@ def _flagged_md(flagged: Mapping[tuple, str]) -> str:
 
 
 def _report_md(cfg: ReportConfig, sections: list[str], perf: dict, flagged: Mapping[tuple, str],
-               extra_sections: Sequence[str]) -> str:
+               front_sections: Sequence[str], extra_sections: Sequence[str]) -> str:
     all_rows = [Row(None, v, cells) for v, cells in perf.items()]
     header = (f"# Reproduction report\n\nScale: embedded benchmark, encoder {cfg.encoder_label}; every number is a "
               f"mean ± sample std over {_seeds_phrase(all_rows)}. One measured run may stand for several paper rows "
@@ -357,7 +391,7 @@ def _report_md(cfg: ReportConfig, sections: list[str], perf: dict, flagged: Mapp
               f"The same report with its figures in one file: [report.html](report.html).\n")
     figure = ("### Figure 3: per target language\n\n![Figure 3](figure3.png)\n\n"
               "Data: [figure3.csv](figure3.csv); metrics: [summary.json](summary.json)\n")
-    return "\n".join([header, *sections, _flagged_md(flagged), figure, *extra_sections])
+    return "\n".join([header, *front_sections, *sections, _flagged_md(flagged), figure, *extra_sections])
 
 
 def _language_note(scores, cfg: ReportConfig) -> str:
@@ -370,25 +404,35 @@ def _language_note(scores, cfg: ReportConfig) -> str:
     return " its test set has (" + "; ".join(f"{t}: {', '.join(ls)}" for t, ls in partial.items()) + ")"
 
 
+CONSTANT_NOTE = ("The last row is the best constant prediction (one class for every example of a task, chosen per "
+                 "task), scored with each column's metric on the same test sets: what a model that learnt nothing "
+                 "scores")
+TABLE4_CONSTANT_NOTE = ("The last row is chance: for Lang-ID the majority language's share of the test sets the "
+                        "probe is trained and scored on (every language, averaged over tasks), for the "
+                        "low-resource average the best constant prediction as in Table 2; cluster purity and CF "
+                        "consistency have no constant reference (a constant predictor is 100% consistent by "
+                        "construction, which is why consistency must be read beside the scores), so those cells "
+                        "are blank")
+
+
 def _render_tables(scores, reps, cfg: ReportConfig, paper, paths: tuple[Path, Path], out_dir: Path,
-                   flagged: Mapping[tuple, str], marks: Marks):
+                   flagged: Mapping[tuple, str], marks: Marks, labels: GoldLabels):
     """Tables 2-4 as .md/.csv; returns their Markdown and the per-variant cells the summary is built from."""
     variants = dict.fromkeys([v for vs in cfg.tables.values() for v in vs] + list(cfg.figure3))
     perf = {v: task_cells(scores, paths[0], cfg, v, cfg.targets, flagged) for v in variants}
     t4 = {v: table4_cells(scores, reps, paths, cfg, v) for v in variants if any(k[0] == v for k in reps)}
     coverage = _coverage_note(scores, cfg)
-    columns = [*cfg.task_metric, "average"]
-    headers = [f"{t} {m}" for t, m in cfg.task_metric.items()] + ["Average"]
+    columns, headers = performance_columns(cfg)
     zero_shot = (f"Zero-shot {cfg.source_lang} → {', '.join(cfg.targets)}, mean over target languages"
-                 f"{_language_note(scores, cfg)}{coverage}")
+                 f"{_language_note(scores, cfg)}{coverage}. {CONSTANT_NOTE}")
+    reference = reference_cells(labels, cfg.task_metric, cfg.targets)
     sections = [_emit(out_dir, table, title, _rows(cfg, table, paper, lambda v: (perf[v], "")), columns, headers,
-                      cfg, paper, zero_shot, marks)
+                      cfg, paper, zero_shot, marks, reference)
                 for table, title in [("table2", "Table 2: overall performance"), ("table3", "Table 3: ablation")]]
-    n_langs = len({cfg.source_lang, *cfg.targets})
-    note = (f"Lang-ID chance = {100.0 / n_langs:.2f}% (1/{n_langs} languages); "
-            f"low-resource = {', '.join(cfg.low_resource)}{coverage}")
+    note = f"Low-resource = {', '.join(cfg.low_resource)}{coverage}. {TABLE4_CONSTANT_NOTE}"
     sections.append(_emit(out_dir, "table4", "Table 4: representations", _rows(cfg, "table4", paper, t4.__getitem__),
-                          TABLE4_COLUMNS, TABLE4_HEADERS, cfg, paper, note, marks))
+                          TABLE4_COLUMNS, TABLE4_HEADERS, cfg, paper, note, marks,
+                          table4_reference(labels, cfg.task_metric, cfg.low_resource)))
     return sections, perf, t4
 
 
@@ -401,13 +445,14 @@ def read_flags(runs_csv: Path | None) -> dict[tuple, str]:
 
 
 def render_report(scores_csv: Path, representations_csv: Path, cfg: ReportConfig, out_dir: Path,
-                  paper_values: Path | None = None, runs_csv: Path | None = None,
-                  marks: Marks = NO_MARKS, extra_sections: Sequence[str] = (),
+                  labels: GoldLabels, paper_values: Path | None = None, runs_csv: Path | None = None,
+                  marks: Marks = NO_MARKS, front_sections: Sequence[str] = (), extra_sections: Sequence[str] = (),
                   extra_summary: Mapping | None = None) -> dict:
     """Write Tables 2-4, Figure 3, report.md and summary.json into `out_dir`; return the summary.
 
-    `marks` (significance marks on cells, with their legend), `extra_sections` (Markdown appended to report.md)
-    and `extra_summary` come from `evidence.py`."""
+    `labels` are the test sets' gold labels, for the tables' constant-predictor rows. `front_sections` (Markdown
+    put before the tables: the run's health) come from `health.py`; `marks` (significance marks on cells, with
+    their legend), `extra_sections` (Markdown appended to report.md) and `extra_summary` from `evidence.py`."""
     paths = (Path(scores_csv), Path(representations_csv))
     scores, reps = read_long(paths[0], SCORE_COLUMNS), read_long(paths[1], REPR_COLUMNS)
     flagged = read_flags(runs_csv)
@@ -415,14 +460,14 @@ def render_report(scores_csv: Path, representations_csv: Path, cfg: ReportConfig
     _check_inputs(scores, reps, cfg, paper, paths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir, flagged, marks)
+    sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir, flagged, marks, labels)
     fig_stats = _figure3_stats(scores, paths[0], cfg)
     atomic_write(out_dir / "figure3.png", _figure3_png(fig_stats, cfg))
     atomic_write(out_dir / "figure3.csv", dumps_csv(["variant", "lang", "mean", "std"], [
         [v, lang, _round(s.mean), _round(s.std)] for v, lang, s in fig_stats]))
     summary = {**_summary(cfg, perf, t4), "flagged_runs": len(flagged), **(extra_summary or {})}
     atomic_write(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    atomic_write(out_dir / "report.md", _report_md(cfg, sections, perf, flagged, extra_sections))
+    atomic_write(out_dir / "report.md", _report_md(cfg, sections, perf, flagged, front_sections, extra_sections))
     return summary
 
 

@@ -1,30 +1,38 @@
-"""Is variant A's Table 2/3 cell really different from variant B's? A paired bootstrap over test examples.
+"""Is variant A's Table 2/3 cell really different from variant B's? A paired, hierarchical bootstrap.
 
 A cell (variant, task) is, per seed, the task metric computed on each target language's test examples and averaged
-over the languages, then the mean over seeds; the `average` column is the mean over tasks. With a few seeds and
-150 examples per language, two cells can differ by a point or two by luck alone, so the report's ± (spread over
-seeds) cannot answer the question: it ignores the test-set sampling noise, which is the larger one here.
+over the languages, then the mean over seeds; the `average` column is the mean over tasks. Two sources of noise
+move a cell: which seeds were trained (at this scale the larger one: two runs that differ only in their seed can be
+points apart) and which examples the test set happens to hold. The bootstrap resamples both, and recomputes both
+cells on each replicate:
 
-The bootstrap resamples the test examples and recomputes both cells on each resample:
+* Seeds, with replacement: a replicate draws as many seeds as were run, and the cell is the mean over the drawn
+  seeds (a seed drawn twice counts twice). Seeds enter as whole units, as the report's ± over seeds treats them.
+* Test examples, with replacement, within each language (stratified): as many ids as the language has, so every
+  replicate keeps the test set's language mix and the cell stays a mean over the same languages. Every seed is
+  evaluated on the same test set, so seeds and examples are crossed, not nested: one example draw per replicate
+  holds for all its drawn seeds, as the test set did (independent draws per seed would average the example noise
+  away over seeds, which the real test set never does).
+* Paired: A and B get the *same* seed draw and the *same* example draw. Seed s of A and seed s of B share their
+  batch order, and both variants see the same examples, so the noise that hits both (a lucky order, a draw heavy in
+  hard examples) cancels in A − B; unpaired resampling would see it twice and call real differences insignificant.
+  Pairing by seed number needs both variants to have run the same seeds, and pairing by example needs both to have
+  been evaluated on the same examples (matched by `id` within each language, with the same gold label): otherwise
+  `ValueError` is raised.
+* Tasks have disjoint test sets, so each task's examples are drawn independently, from a generator seeded by
+  (`seed`, task name): a task's interval does not depend on which other tasks are compared. The seed draw comes from
+  a generator seeded by (`seed`, number of seeds) and picks positions in each task's sorted seed list, so tasks run
+  with the same seeds (the report's Average requires it) share it: the `average` column's replicate r, the mean over
+  tasks of their replicate-r differences, resamples whole seeds across tasks. A task missing for either variant is
+  left out.
 
-* Paired: A and B (and every seed of each) are scored on the *same* resampled examples, so the noise that hits
-  both, e.g. a draw heavy in hard examples, cancels in A − B. Unpaired resampling would see that noise twice and
-  call real differences insignificant. Examples are matched by `id` within each language; A and B must have been
-  evaluated on the same examples, otherwise pairing is meaningless and `ValueError` is raised.
-* Stratified by language: within each target language, as many ids are drawn (with replacement) as that language
-  has, so every replicate keeps the test set's language mix and the mean over languages stays a mean over the
-  same languages, exactly as the cell is defined.
-* Pooled over seeds: one draw is shared by all seeds and the replicate statistic is the full cell (mean over
-  seeds), so the interval is about the cell as reported. Seed-to-seed variation enters only through that mean;
-  with two or three seeds there is too little of it to resample seeds as well.
-* Tasks have disjoint test sets, so each task is resampled independently; the `average` column's replicate r is
-  the mean over tasks of their replicate-r differences. A task missing for either variant is left out.
+With one seed only example-level noise is resampled, and the result says so (`Comparison.n_seeds`). With a few seeds
+the seed draw is coarse (3 seeds give 10 distinct multisets) and, as any bootstrap over few units, it understates
+the seed variance (by the factor (m − 1) / m for m seeds): an interval that excludes 0 is necessary evidence of a
+difference, not proof of one.
 
-Each task's draws come from a generator seeded by (`seed`, task name), so a task's interval does not depend on
-which other tasks are compared, and every pair of variants on the same test set sees the same draws.
-
-Reported, in percentage points (A − B): the observed difference (replicate 0, the original examples: exactly A's
-cell minus B's cell computed from the predictions), the percentile interval at `level` of the replicate
+Reported, in percentage points (A − B): the observed difference (replicate 0, every seed and example once: exactly
+A's cell minus B's cell computed from the predictions), the percentile interval at `level` of the replicate
 differences, significance (the interval excludes 0) and a two-sided bootstrap p-value,
 ``p = min(1, 2 · min(share of replicates with A − B ≤ 0, share with A − B ≥ 0))``, the percentile interval's
 dual: up to the quantile interpolation, the `level` interval excludes 0 exactly when p < 1 − level. p = 0 means no
@@ -40,6 +48,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,6 +74,7 @@ class Comparison:
     p_value: float
     n_boot: int
     level: float
+    n_seeds: int  # seeds resampled (the fewest over the tasks of `average`); 1: example-level noise only
 
     @property
     def significant(self) -> bool:
@@ -122,6 +132,14 @@ def _reference_ids(runs_a: Mapping, runs_b: Mapping, langs: Sequence[str]) -> di
     return {lang: sorted(ids[lang]) for lang in langs if lang in ids}
 
 
+def _check_seeds(a: str, b: str, task: str, runs_a: Mapping, runs_b: Mapping) -> None:
+    if sorted(runs_a) != sorted(runs_b):
+        raise ValueError(
+            f"task {task!r}: variant {a!r} has seeds {sorted(runs_a)}, {b!r} has {sorted(runs_b)}; the paired "
+            "bootstrap pairs seed s of one with seed s of the other (they share batch order), so both need the same "
+            "seeds (train.seeds)")
+
+
 def _check_paired(variant: str, task: str, runs: Mapping, reference: Mapping[str, list[str]]) -> None:
     for seed, by_lang in sorted(runs.items()):
         for lang, ids in reference.items():
@@ -164,9 +182,11 @@ def _score(counts: np.ndarray, n: int, metric: str, n_labels: int) -> np.ndarray
 
 
 def _resample(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
-    """(n_boot, n) multiplicities of each example in n_boot draws of n ids with replacement."""
+    """(1 + n_boot, n) multiplicities of n items: row 0 each once, so the observed value comes from the very code
+    the replicates use, then n_boot draws of n items with replacement."""
     draws = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    counts = np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n)
+    return np.vstack([np.ones((1, n)), counts]).astype(np.float64)
 
 
 def _counts(weights: np.ndarray, indicators: np.ndarray) -> np.ndarray:
@@ -177,50 +197,71 @@ def _counts(weights: np.ndarray, indicators: np.ndarray) -> np.ndarray:
     return flat.reshape(len(weights), runs, columns).transpose(1, 0, 2)
 
 
-def _cells(runs_a: Mapping, runs_b: Mapping, weights: Mapping[str, np.ndarray], reference: Mapping[str, list[str]],
-           metric: str, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
-    """A's and B's cell, in percent, for each row of example weights: per seed the mean over languages, then over
-    seeds."""
+def _per_seed(runs_a: Mapping, runs_b: Mapping, weights: Mapping[str, np.ndarray],
+              reference: Mapping[str, list[str]], metric: str, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """A's and B's (seeds, rows) per-seed cells, in percent: for each row of example weights, the metric per language
+    averaged over the languages."""
     per_lang = []
     for lang, ids in reference.items():
         indicators = np.concatenate([_indicators(runs, lang, ids, n_labels) for runs in (runs_a, runs_b)])
         per_lang.append(_score(_counts(weights[lang], indicators), len(ids), metric, n_labels))  # (seeds, rows)
-    # Same order of operations as the report (report.py: mean over languages, × 100, mean over seeds).
+    # Same order of operations as the report (report.py: mean over languages, × 100, then over seeds).
     per_seed = 100.0 * np.mean(per_lang, axis=0)
-    return per_seed[:len(runs_a)].mean(axis=0), per_seed[len(runs_a):].mean(axis=0)
+    return per_seed[:len(runs_a)], per_seed[len(runs_a):]
+
+
+def _over_seeds(per_seed: np.ndarray, seed_weights: np.ndarray) -> np.ndarray:
+    """(rows,) cells: row r's mean over seeds, each seed counted as often as row r of (rows, seeds) drew it."""
+    return (seed_weights * per_seed.T).sum(axis=1) / per_seed.shape[0]
 
 
 def _task_rng(seed: int, task: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(task.encode("utf-8"))])
 
 
+def _seed_rng(seed: int, n_seeds: int) -> np.random.Generator:
+    """The seed draw's stream: it depends on the number of seeds only, so tasks run with the same seeds share it."""
+    return np.random.default_rng([seed, zlib.crc32(b"seeds"), n_seeds])
+
+
+class Replicates(NamedTuple):
+    """One column's A − B, in points: observed (every seed and example once), the n_boot replicates, seeds drawn."""
+
+    observed: float
+    replicates: np.ndarray
+    n_seeds: int
+
+
 def replicate_differences(predictions: Iterable[dict], a: str, b: str, task_metric: Mapping[str, str],
                           n_labels: Mapping[str, int], langs: Sequence[str], n_boot: int = 1000,
-                          seed: int = 0) -> dict[str, tuple[float, np.ndarray]]:
-    """Per task both variants have, and `average`: (observed A − B, the n_boot replicate A − B), in points."""
+                          seed: int = 0) -> dict[str, Replicates]:
+    """Per task both variants have, and `average`: the observed A − B and its n_boot replicates, in points."""
     _check_tasks(task_metric, n_labels)
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
     runs = _group(predictions, (a, b), n_labels, langs)
     diffs: dict[str, np.ndarray] = {}
+    n_seeds: dict[str, int] = {}
     for task, metric in task_metric.items():
         runs_a, runs_b = runs[a].get(task), runs[b].get(task)
         if not runs_a or not runs_b:
             continue
+        _check_seeds(a, b, task, runs_a, runs_b)
         reference = _reference_ids(runs_a, runs_b, langs)
         _check_paired(a, task, runs_a, reference)
         _check_paired(b, task, runs_b, reference)
         _check_gold(task, (runs_a, runs_b), reference)
         rng = _task_rng(seed, task)
-        # Row 0 weighs every example once: the observed value comes from the very code the replicates use.
-        weights = {lang: np.vstack([np.ones((1, len(ids))), _resample(rng, len(ids), n_boot)])
-                   for lang, ids in reference.items()}
-        cell_a, cell_b = _cells(runs_a, runs_b, weights, reference, metric, n_labels[task])
-        diffs[task] = cell_a - cell_b
+        weights = {lang: _resample(rng, len(ids), n_boot) for lang, ids in reference.items()}
+        seed_weights = _resample(_seed_rng(seed, len(runs_a)), len(runs_a), n_boot)
+        per_seed_a, per_seed_b = _per_seed(runs_a, runs_b, weights, reference, metric, n_labels[task])
+        diffs[task] = _over_seeds(per_seed_a, seed_weights) - _over_seeds(per_seed_b, seed_weights)
+        n_seeds[task] = len(runs_a)
     if not diffs:
         raise ValueError(f"no task of {list(task_metric)} has predictions in {list(langs)} for both {a!r} and {b!r}")
     diffs[AVERAGE] = np.mean(list(diffs.values()), axis=0)
-    return {column: (float(d[0]), d[1:]) for column, d in diffs.items()}
+    n_seeds[AVERAGE] = min(n_seeds.values())
+    return {column: Replicates(float(d[0]), d[1:], n_seeds[column]) for column, d in diffs.items()}
 
 
 def _p_value(replicates: np.ndarray) -> float:
@@ -232,14 +273,16 @@ def compare(predictions: Iterable[dict], a: str, b: str, task_metric: Mapping[st
     """A − B per task both variants have and for `average`, with a `level` percentile interval and p-value.
 
     `task_metric` maps task -> one of METRICS, `n_labels` task -> number of classes, `langs` are the target
-    languages (rows in other languages are ignored; a task lacking some of them uses those it has).
+    languages (rows in other languages are ignored; a task lacking some of them uses those it has). Seeds and test
+    examples are resampled as the module docstring says.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     out = {}
     tail = (1 - level) / 2
-    for column, (observed, replicates) in replicate_differences(
+    for column, (observed, replicates, n_seeds) in replicate_differences(
             predictions, a, b, task_metric, n_labels, langs, n_boot, seed).items():
         low, high = np.quantile(replicates, [tail, 1 - tail])
-        out[column] = Comparison(a, b, column, observed, float(low), float(high), _p_value(replicates), n_boot, level)
+        out[column] = Comparison(a, b, column, observed, float(low), float(high), _p_value(replicates), n_boot, level,
+                                 n_seeds)
     return out

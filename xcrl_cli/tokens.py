@@ -53,12 +53,21 @@ def _flat_eval_rows(rows: list[dict]) -> list[dict]:
 
 
 def _tokenise_columns(batch: dict, tokenizer, max_length: int, prefixes: list[str], source: str) -> dict:
+    """Token ids per prefix, and whether `max_length` cut the sequence: tokenised with one token of room first, so a
+    sequence that fills it is known to be truncated, then cut again at `max_length`."""
     out = {}
     for p in prefixes:
-        texts = batch[f"{p}text"]
-        ids = token_ids(tokenizer, texts, batch[f"{p}text_pair"], max_length)
+        texts, pairs = batch[f"{p}text"], batch[f"{p}text_pair"]
+        ids = token_ids(tokenizer, texts, pairs, max_length + 1)
+        cut = [i for i, seq in enumerate(ids) if len(seq) > max_length]
+        if cut:
+            recut = token_ids(tokenizer, [texts[i] for i in cut], [pairs[i] for i in cut], max_length)
+            for i, seq in zip(cut, recut):
+                ids[i] = seq
         check_not_empty(ids, batch["id"], texts, source)
         out[f"{p}input_ids"] = ids
+        cut_set = set(cut)
+        out[f"{p}truncated"] = [i in cut_set for i in range(len(ids))]
     return out
 
 
@@ -108,7 +117,7 @@ def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str,
     """Tokenise one task's train pairs, source dev, target dev (for oracle selection), test, test counterfactuals
     and, on the embedded benchmark, the cue-free source test (`test_nocue`) into `out_dir` (atomically).
 
-    Returns the number of rows per split.
+    Returns, per split, its number of rows and how many sequences `max_length` cut, per language.
     """
     from datasets import DatasetDict
     from transformers import AutoTokenizer
@@ -138,7 +147,17 @@ def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str,
             splits[name] = _tokenised(_flat_eval_rows(rows), [""], tokenizer, max_length, signature, path)
     with atomic_dir(out_dir) as tmp:
         DatasetDict(splits).save_to_disk(str(tmp))
-    return {name: len(ds) for name, ds in splits.items()}
+    return {name: {"rows": len(ds), "truncated": truncated_per_language(ds)} for name, ds in splits.items()}
+
+
+def truncated_per_language(ds) -> dict[str, int]:
+    """How many sequences of a tokenised split `max_length` cut, per language (languages with none left out)."""
+    counts: dict[str, int] = {}
+    for name in (c for c in ds.column_names if c.endswith("truncated")):
+        langs = ds[name.removesuffix("truncated") + "lang"]
+        for lang, cut in zip(langs, ds[name]):
+            counts[lang] = counts.get(lang, 0) + int(cut)
+    return {lang: n for lang, n in sorted(counts.items()) if n}
 
 
 def load_tokens(tokens_dir: Path, split: str):

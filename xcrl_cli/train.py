@@ -1,5 +1,5 @@
-"""Training one run (variant × task × seed) under Hugging Face Accelerate: one objective, the variant's terms,
-model selection on the source dev set (and, as an oracle, on the targets'), checkpoints a killed run resumes from.
+"""Training runs (variant × task × seed) under Hugging Face Accelerate: one objective, the variant's terms, model
+selection on the source dev set (and, as an oracle, on the targets'), checkpoints a killed run resumes from.
 
 The loop is the same for every variant: the variant decides which modules the model has (`model.py`), which loss
 terms are summed (`losses.py`) and therefore which segments each batch encodes (`batches.py`). The same code runs
@@ -16,7 +16,7 @@ import functools
 import json
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,39 +226,54 @@ def dvclive_logger(live_dir: Path):
     return live, log
 
 
-def train_task(params: Params, task: str, variant: str, seeds, raw_dir: Path, tokens_dir: Path, out: Path,
-               live_root: Path, checkpoints: Path) -> list[dict]:
-    """Every seed of one variant on one task. The main process writes `out` (one seed<N>/ per seed and a
-    summary.json) and the dvclive folder, each atomically; checkpoints are removed once both are in place.
+def train_runs(params: Params, variants: Sequence[str], tasks: Sequence[str], seeds: Sequence[int], raw_dir: Path,
+               tokens_root: Path, out: Path, live: Path, checkpoints: Path) -> list[dict]:
+    """Every (variant, task, seed) run, each under `out`, `live` and `checkpoints` at <variant>/<task>/seed<N>/;
+    `tokens_root` holds one tokenised dataset per task.
 
-    On CPU with one process, `train.workers` seeds train side by side (`workers.py`); on GPUs and under
-    `accelerate launch` the seeds run one after another.
+    The main process replaces each <variant>/<task>/ of `out` (its seeds and a summary.json) and of `live` whole,
+    once every run is done, and only then removes their checkpoints: a stage killed anywhere resumes its unfinished
+    runs and reloads its finished ones from their last checkpoint. On CPU with one process the runs train side by
+    side, `train.workers` at a time (`workers.py`); on GPUs and under `accelerate launch`, one after another.
     """
     acc = make_accelerator(params.train)
     main = acc.is_main_process
-    side_by_side = min(params.train.workers, len(seeds)) if acc.device.type == "cpu" and acc.num_processes == 1 else 1
+    groups = [(variant, task) for variant in variants for task in tasks]
+    runs = [(variant, task, seed) for variant, task in groups for seed in seeds]
+    side_by_side = min(params.train.workers, len(runs)) if acc.device.type == "cpu" and acc.num_processes == 1 else 1
     with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(atomic_dir(out)) if main else None
-        live_tmp = stack.enter_context(atomic_dir(live_root)) if main else None
+        tmp = {g: stack.enter_context(atomic_dir(out.joinpath(*g))) for g in groups} if main else {}
+        live_tmp = {g: stack.enter_context(atomic_dir(live.joinpath(*g))) for g in groups} if main else {}
 
-        def train_seed(seed: int) -> dict:
-            live, log = dvclive_logger(live_tmp / f"seed{seed}") if main else (None, None)
-            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=raw_dir, tokens_dir=tokens_dir,
-                           out_dir=tmp / f"seed{seed}" if main else None, checkpoint_dir=checkpoints / f"seed{seed}")
+        def train_one(variant: str, task: str, seed: int) -> dict:
+            group = (variant, task)
+            live_run, log = dvclive_logger(live_tmp[group] / f"seed{seed}") if main else (None, None)
+            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=raw_dir, tokens_dir=tokens_root / task,
+                           out_dir=tmp[group] / f"seed{seed}" if main else None,
+                           checkpoint_dir=checkpoints / variant / task / f"seed{seed}")
             summary = train_run(params, spec, acc, log)
-            if live is not None:
+            if live_run is not None:
                 with one_at_a_time():  # Live.end() removes a signal file that every Live of a DVC run shares
-                    live.end()
+                    live_run.end()
             return summary
 
         if side_by_side > 1:
-            run_side_by_side([functools.partial(train_seed, seed) for seed in seeds], side_by_side)
-            summaries = [json.loads((tmp / f"seed{seed}" / "summary.json").read_text()) for seed in seeds]
+            summaries = run_side_by_side([functools.partial(train_one, *run) for run in runs], side_by_side)
         else:
-            summaries = [train_seed(seed) for seed in seeds]
+            summaries = [train_one(*run) for run in runs]
         if main:
-            write_json(tmp / "summary.json", summaries)
+            for group in groups:
+                write_json(tmp[group] / "summary.json", [s for s in summaries if (s["variant"], s["task"]) == group])
     acc.wait_for_everyone()
     if main:
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        for variant, task in groups:
+            _remove_checkpoints(checkpoints, variant, task)
     return summaries
+
+
+def _remove_checkpoints(root: Path, variant: str, task: str) -> None:
+    """The checkpoints of one (variant, task), then the folders that leaves empty, `root` included."""
+    shutil.rmtree(root / variant / task, ignore_errors=True)
+    for folder in (root / variant, root):
+        with contextlib.suppress(OSError):  # absent, or still holding another run's checkpoints
+            folder.rmdir()

@@ -1,0 +1,117 @@
+"""health.json on hand-made evaluation folders: chance, ERM's cue-free English and target scores, its cue-flip rate,
+the three checks against their formulas, every run of main and sweep counted, retrieval read when present."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from xcrl_cli.chance import GoldLabels
+from xcrl_cli.health import health, render_health
+from xcrl_cli.io import dumps_csv
+from xcrl_cli.report import ReportConfig
+
+SCORE_HEADER = ["variant", "task", "seed", "lang", "metric", "value"]
+REPR_HEADER = ["variant", "task", "seed", "space", "metric", "value"]
+RUN_HEADER = ["variant", "task", "seed", "source_dev_accuracy", "flags"]
+
+CFG = ReportConfig(source_lang="en", targets=["de", "sw"], low_resource=["sw"],
+                   task_metric={"mldoc": "macro_f1", "pawsx": "f1", "xnli": "accuracy"}, tables={}, figure3=[],
+                   paper_rows={}, encoder_label="tiny", variant_labels={}, table4_space=["h"])
+# mldoc: 4 balanced classes (chance macro-F1 0.1); pawsx: balanced (chance F1 2/3); xnli not run.
+LABELS = GoldLabels({"mldoc": {lang: np.arange(8) % 4 for lang in ("en", "de", "sw")},
+                     "pawsx": {lang: np.arange(6) % 2 for lang in ("en", "de", "sw")}},
+                    {"mldoc": 4, "pawsx": 2, "xnli": 3})
+
+
+def _write(path, header, rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps_csv(header, rows), encoding="utf-8")
+
+
+def _erm(folder, nocue: bool = True) -> None:
+    """ERM: mldoc learnt (0.9 / 0.95 English without the cue), transferring (targets 0.6-0.8) and using the cue;
+    pawsx learnt in English (0.9) but at chance on the targets, with few flips."""
+    erm = folder / "erm"
+    _write(erm / "scores.csv", SCORE_HEADER, [
+        ["erm", "mldoc", 0, "de", "macro_f1", 0.6], ["erm", "mldoc", 0, "sw", "macro_f1", 0.8],
+        ["erm", "mldoc", 1, "de", "macro_f1", 0.7], ["erm", "mldoc", 1, "sw", "macro_f1", 0.7],
+        *[["erm", "pawsx", s, lang, "f1", 0.667] for s in (0, 1) for lang in ("de", "sw")],
+        *[["erm", "pawsx", s, "en", "f1", 0.2] for s in (0, 1)],  # the English test with the cue: not used
+    ])
+    if nocue:
+        _write(erm / "scores_nocue.csv", SCORE_HEADER, [
+            ["erm", "mldoc", 0, "en", "macro_f1", 0.9], ["erm", "mldoc", 1, "en", "macro_f1", 0.95],
+            ["erm", "pawsx", 0, "en", "f1", 0.9], ["erm", "pawsx", 1, "en", "f1", 0.9]])
+    _write(erm / "representations.csv", REPR_HEADER, [
+        *[["erm", task, seed, "prediction", "cue_flip_rate", flips]
+          for task, seed, flips in (("mldoc", 0, 0.5), ("mldoc", 1, 0.3), ("pawsx", 0, 0.1), ("pawsx", 1, 0.1))],
+        ["erm", "mldoc", 0, "h", "cue_flip_rate", 0.99],  # another space: not the prediction's flip rate
+    ])
+    _write(erm / "runs.csv", RUN_HEADER, [["erm", t, s, 0.9, ""] for t in ("mldoc", "pawsx") for s in (0, 1)])
+
+
+@pytest.fixture
+def folders(tmp_path):
+    main, sweep = tmp_path / "eval", [tmp_path / "sweep" / "cue0.0", tmp_path / "sweep" / "cue0.5"]
+    _erm(main)
+    _write(main / "proposed" / "runs.csv", RUN_HEADER, [
+        ["proposed", "mldoc", 0, 0.9, ""], ["proposed", "mldoc", 1, 0.3, "collapsed: source-dev accuracy ..."],
+        ["proposed", "pawsx", 0, 0.9, ""], ["proposed", "pawsx", 1, 0.9, ""]])
+    for i, folder in enumerate(sweep):
+        _write(folder / "erm" / "runs.csv", RUN_HEADER, [["erm", "mldoc", s, 0.9, ""] for s in (0, 1)])
+        diverged = "discriminator diverged: ..." if i else ""
+        _write(folder / "proposed" / "runs.csv", RUN_HEADER, [
+            ["proposed", "mldoc", 0, 0.9, diverged], ["proposed", "mldoc", 1, 0.9, ""]])
+    return main, sweep, tmp_path
+
+
+def test_health_figures_and_checks_by_hand(folders):
+    main, sweep, tmp_path = folders
+    metrics = tmp_path / "pretrain.json"
+    metrics.write_text(json.dumps({"steps": 10, "retrieval": {"fr": 0.9, "de": 0.95}, "retrieval_size": {"de": 50}}))
+
+    h = health(main, sweep, LABELS, CFG, metrics)
+
+    assert set(h["tasks"]) == {"mldoc", "pawsx"}  # xnli has no test labels: not run
+    mldoc, pawsx = h["tasks"]["mldoc"], h["tasks"]["pawsx"]
+    assert mldoc["chance"] == pytest.approx(0.1)  # 2 · 0.25 / 1.25 / 4
+    assert mldoc["erm_source_nocue"] == pytest.approx(0.925)
+    assert mldoc["erm_target"] == pytest.approx(0.7)  # seeds (0.6 + 0.8) / 2, (0.7 + 0.7) / 2
+    assert mldoc["erm_cue_flip"] == pytest.approx(0.4)
+    # (a) 0.825 ≥ 0.5 · 0.9; (b) 0.6 ≥ 0.5 · 0.825; (c) 0.4 ≥ 0.2
+    assert (mldoc["learnable"], mldoc["transfers"], mldoc["uses_cue"]) == (True, True, True)
+    assert pawsx["chance"] == pytest.approx(2 / 3, abs=1e-6)
+    # (a) 0.9 − 2/3 = 0.233 ≥ 0.5 · 1/3 = 0.167; (b) 0.667 − 0.6667 ≈ 0 < 0.5 · 0.233; (c) 0.1 < 0.2
+    assert (pawsx["learnable"], pawsx["transfers"], pawsx["uses_cue"]) == (True, False, False)
+    assert h["runs"] == 8 + 8  # main: erm and proposed, 2 tasks × 2 seeds each; sweep: 2 cues × 2 variants × 2 seeds
+    assert h["collapsed_runs"] == 2  # one collapsed in main, one diverged in the sweep
+    assert h["seeds"] == 2
+    assert h["pretrain_retrieval"] == {"de": 0.95, "fr": 0.9}
+
+
+def test_missing_inputs_are_null_not_guessed(folders):
+    main, sweep, tmp_path = folders
+    (main / "erm" / "scores_nocue.csv").unlink()  # real datasets have no cue-free test
+
+    h = health(main, sweep, LABELS, CFG, tmp_path / "absent.json")
+
+    mldoc = h["tasks"]["mldoc"]
+    assert mldoc["erm_source_nocue"] is None and mldoc["learnable"] is None and mldoc["transfers"] is None
+    assert mldoc["uses_cue"] is True and mldoc["erm_target"] == pytest.approx(0.7)
+    assert h["pretrain_retrieval"] is None
+
+
+def test_health_json_and_section(folders):
+    main, sweep, tmp_path = folders
+    section = render_health(main, sweep, LABELS, CFG, None, tmp_path)
+
+    written = json.loads((tmp_path / "health.json").read_text())
+    assert written == health(main, sweep, LABELS, CFG, None)
+    assert all(0 <= v <= 1 for t in written["tasks"].values() for k, v in t.items() if isinstance(v, float))
+    assert section.startswith("## Health of this run")
+    row = next(line for line in section.splitlines() if line.startswith("| pawsx"))
+    assert row == "| pawsx | 0.667 | 0.900 | 0.667 | 0.100 | yes | **no** | **no** |"
+    assert "flagged collapsed or diverged: 2" in section and "retrieval of the pretrained encoder" in section
