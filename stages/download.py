@@ -21,7 +21,7 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
               help="Override benchmark.cue_strength (embedded source only).")
 def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str, ...],
              cue_strength: float | None) -> None:
-    """Build or read the datasets of every task: `embedded` generates the benchmark of DESIGN §4, `real` reads
+    """Build or read the datasets of every task: `embedded` generates the embedded benchmark (README: "The embedded benchmark"), `real` reads
     XNLI, PAWS-X, MLDoc and multilingual sentiment from the Hub or local copies. data/raw is replaced whole or not
     at all."""
     p = load(params_path)

@@ -17,7 +17,7 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
               default="data/metrics/pairs.json", show_default=True, help="Per-task pair counts and chrF per kind.")
 def pairs(params_path: Path, tasks: tuple[str, ...], raw: Path, out: Path, metrics_path: Path) -> None:
-    """Build translation pairs and counterfactuals (DESIGN §3) for each task in data.tasks."""
+    """Build translation pairs and counterfactuals for each task in data.tasks."""
     from dataclasses import asdict
 
     from xcrl_cli.io import atomic_dir, write_json

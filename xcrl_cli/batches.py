@@ -2,7 +2,7 @@
 
 A training batch is one tensor of up to 4B sequences — the B source examples, the source sides of their pairs when
 the pairs come from a parallel corpus rather than translations of the examples, the pairs, the counterfactuals — so
-the encoder runs once per step whatever the variant (DESIGN §2). Which segments are included
+the encoder runs once per step whatever the variant. Which segments are included
 is decided by the variant's enabled loss terms (`losses.needed_segments`). Batches are drawn in length groups
 (`length_grouped_batches`), so dynamic padding pads little.
 """

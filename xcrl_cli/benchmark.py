@@ -1,4 +1,4 @@
-"""The embedded multilingual benchmark (DESIGN §4): four tasks rendered from latent frames in six languages.
+"""The embedded multilingual benchmark: four tasks rendered from latent frames in six languages.
 
 Every example is a *meaning* (frames + label) rendered in a language, so parallel renderings and meaning ids are
 known. The source language carries a planted spurious cue, Colored-MNIST style: a discourse particle at the end of

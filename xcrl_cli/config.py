@@ -128,7 +128,7 @@ class DictionarySource:
 
 @dataclass(frozen=True)
 class DatasetsParams:
-    """The paper's datasets, read when data.source is `real` (issue 3, DESIGN §1)."""
+    """The paper's datasets, read when data.source is `real` (README: "The paper's datasets")."""
 
     xnli: HubOrLocal = field(default_factory=HubOrLocal)
     pawsx: HubOrLocal = field(default_factory=HubOrLocal)

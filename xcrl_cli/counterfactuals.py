@@ -1,4 +1,4 @@
-"""Counterfactual kinds x̃: the same meaning and label as x under a different surface form (DESIGN §3).
+"""Counterfactual kinds x̃: the same meaning and label as x under a different surface form.
 
 Every kind is one function `kind(x, ctx, rng) -> Surface | None` registered in `COUNTERFACTUAL_KINDS`, so adding a
 kind is one entry. A kind returns None when it cannot apply to x (no other rendering, no dictionary word, a single

@@ -375,7 +375,7 @@ def _bucket(verdict: str) -> str:
 
 
 def _cue_claim(sweep_summary: Mapping[str, float], ref: str, other: str, task: str, cue: float, cfg) -> list[str]:
-    """DESIGN §4: at the strongest cue, the method should rely on the cue less than the baseline (fewer source test
+    """The embedded benchmark's cue claim: at the strongest cue, the method should rely on the cue less than the baseline (fewer source test
     predictions flip when the particle is removed) while learning the task at least as well (source test score);
     fewer flips from a model that learnt less, e.g. one collapsed to one class, are no evidence."""
     def value(variant: str, measure: str) -> float | None:
@@ -397,7 +397,7 @@ def _cue_claim(sweep_summary: Mapping[str, float], ref: str, other: str, task: s
 
 def claims(comparisons: Mapping[tuple, Comparison], t4: Mapping[str, dict], sweep_summary: Mapping[str, float],
            inputs: EvidenceInputs, cfg) -> tuple[str, dict]:
-    """Each claim of the paper (and of DESIGN §4 on the cue) with the measured difference and a verdict."""
+    """Each claim of the paper (and the embedded benchmark's cue claim) with the measured difference and a verdict."""
     ref, label = inputs.significance.reference, cfg.label(inputs.significance.reference)
     rows = []
     for table, claim in (("table2", "{ref} beats {other} (Average)"),

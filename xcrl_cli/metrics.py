@@ -1,4 +1,4 @@
-"""The metrics of DESIGN §5: task scores per language and the representation metrics of Table 4."""
+"""The evaluation metrics: task scores per language and the representation metrics of Table 4."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parallel pairs P and counterfactuals x̃ for one task (DESIGN §3), the library side of the `pairs` stage.
+"""Parallel pairs P and counterfactuals x̃ for one task, the library side of the `pairs` stage.
 
 Reads the `download` stage's raw folder (source-language train set, its machine translations, the parallel test set,
 MUSE dictionaries) and writes `out_dir/{task}/train.jsonl` and `test_cf.jsonl`. Target-language labels are never
@@ -6,7 +6,7 @@ read: translations carry none, and a pair is only `{lang, text, text_pair}` (zer
 
 A task that ships no translations (MLDoc, sentiment) takes its pairs from the general parallel corpus instead: each
 training example is given one clean corpus pair, whose source side travels with it as the pair's `anchor`, so the
-pair losses compare the two sides of a real translation (DESIGN §3).
+pair losses compare the two sides of a real translation.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Model selection: which weights of a run are kept, judged on which dev set.
 
 Zero-shot transfer is honest only when the checkpoint is chosen on the source-language dev set, since a user of a
-zero-shot model has no labelled target data (DESIGN §5). Selecting on the target languages' dev sets instead is an
+zero-shot model has no labelled target data. Selecting on the target languages' dev sets instead is an
 oracle: it shows how much of a method's apparent gain could come from checkpoint choice alone. A run keeps the best
 weights under each criterion; `model.pt` is the honest one, `model_target_dev.pt` the oracle, reported as such.
 """
