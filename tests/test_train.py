@@ -300,3 +300,27 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, 
     assert summary[0] == summary[1]
     assert _losses(tmp_path / "whole" / "live" / RUN / "seed0") == _losses(killed / "live" / RUN / "seed0")
     assert not (killed / "ckpt").exists()
+
+
+def test_the_encoder_moves_at_its_scaled_learning_rate_and_the_heads_at_the_full_one(task_dir, params):
+    """AdamW's first step moves every coordinate by about its group's lr, so after one step the encoder's largest
+    change is `lr × encoder_lr_scale` and the heads' is `lr`."""
+    from dataclasses import replace
+
+    from xcrl_cli.model import build_model
+    from xcrl_cli.train import parameter_groups
+
+    tcfg = replace(params.train, lr=0.01, encoder_lr_scale=0.25, weight_decay=0.0)
+    torch.manual_seed(0)
+    model = build_model(params.model, params.variant("proposed"), 3, 7, encoder_path=str(task_dir / "encoder"))
+    groups = parameter_groups(model, tcfg)
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    optimizer = torch.optim.AdamW(groups, lr=tcfg.lr, weight_decay=0.0)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    moved = {name: (p.detach() - before[name]).abs().max().item() for name, p in model.named_parameters()}
+    encoder = max(v for k, v in moved.items() if k.startswith("encoder."))
+    heads = max(v for k, v in moved.items() if not k.startswith("encoder."))
+    assert encoder == pytest.approx(0.0025, rel=1e-3) and heads == pytest.approx(0.01, rel=1e-3)

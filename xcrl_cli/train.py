@@ -93,6 +93,17 @@ def _tokens_fingerprints(tokens_dir: Path) -> list[str]:
     return [(tokens_dir / s / "state.json").read_text(encoding="utf-8") for s in splits if has_split(tokens_dir, s)]
 
 
+def parameter_groups(model, tcfg) -> list[dict]:
+    """The encoder at `lr × encoder_lr_scale`, everything on top of it at `lr`. Fine-tuning on the source language
+    alone moves the encoder away from where pretraining aligned the languages (English→target retrieval of the
+    fine-tuned h falls from 1.0 to 0.03 on the embedded benchmark at scale 1), so the encoder moves slower than the
+    freshly initialised heads, as in discriminative fine-tuning (Howard & Ruder, 2018)."""
+    encoder = list(model.encoder.parameters())
+    ids = {id(p) for p in encoder}
+    return [{"params": encoder, "lr": tcfg.lr * tcfg.encoder_lr_scale},
+            {"params": [p for p in model.parameters() if id(p) not in ids], "lr": tcfg.lr}]
+
+
 def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = None) -> dict:
     """Train one run (resuming from its checkpoint if one matches) and save its weights selected on the source dev
     set (`model.pt`) and on the target dev sets (`model_target_dev.pt`, an oracle)."""
@@ -112,7 +123,7 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
 
     model = build_model(params.model, variant, n_labels, len(lang_index))
     pad_id = model.encoder.config.pad_token_id
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    optimizer = torch.optim.AdamW(parameter_groups(model, tcfg), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     per_epoch = len(epoch_steps(lengths, tcfg, spec.seed, 0, acc.num_processes))
     total = per_epoch * tcfg.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
