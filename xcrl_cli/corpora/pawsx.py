@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 
+from ..io import DataError
 from . import hub as hf
 from . import pairtask
 from .pairtask import PairFormat, Record
@@ -36,16 +37,19 @@ def _label(value: str | int, where: str) -> int:
     """The label's index: files write "0"/"1", the Hub 0/1. Anything else is an error, never a guess."""
     if str(value) in ("0", "1"):
         return int(value)
-    raise ValueError(f"{where}: label {value!r} is not a PAWS-X label; valid: 0 ({LABELS[0]}), 1 ({LABELS[1]})")
+    raise DataError(f"{where}: label {value!r} is not a PAWS-X label; valid: 0 ({LABELS[0]}), 1 ({LABELS[1]})")
 
 
 def _local_sources(local: Path, wanted: list[str], others: list[str], source_lang: str):
     """(train, {lang: translations}, {split: dev/test}) record streams from the x-final tree at `local` (or at
-    `local/x-final`), after checking that every file needed is there."""
+    `local/x-final`), after checking that every file needed is there. A copy may hold only some language folders:
+    those are read (the source language's must be there), the others are absent; a folder lacking a file is an
+    error naming it."""
     root = local / "x-final" if (local / "x-final").is_dir() else local
+    present = [lang for lang in wanted if lang == source_lang or (root / lang).is_dir()]
     train = root / source_lang / "train.tsv"
-    translated = {lang: root / lang / "translated_train.tsv" for lang in others}
-    evaluation = {split: [root / lang / name for lang in wanted] for split, (name, _) in EVALUATION.items()}
+    translated = {lang: root / lang / "translated_train.tsv" for lang in others if lang in present}
+    evaluation = {split: [root / lang / name for lang in present] for split, (name, _) in EVALUATION.items()}
     _require(local, [train, *translated.values(), *chain(*evaluation.values())])
     return (_tsv_records(train), {lang: _tsv_records(path) for lang, path in translated.items()},
             {split: chain.from_iterable(map(_tsv_records, paths)) for split, paths in evaluation.items()})

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 
+from ..io import DataError
 from . import hub as hf
 from . import pairtask
 from .pairtask import PairFormat, Record
@@ -36,7 +37,7 @@ def _label(value: str | int, where: str) -> int:
     if isinstance(value, int) and 0 <= value < len(LABELS):
         return value
     valid = ", ".join(f"{i} {name}" for i, name in enumerate(LABELS))
-    raise ValueError(f"{where}: label {value!r} is not an XNLI label; valid: {valid} (or 'contradictory')")
+    raise DataError(f"{where}: label {value!r} is not an XNLI label; valid: {valid} (or 'contradictory')")
 
 
 def _local_sources(root: Path, wanted: list[str], others: list[str], source_lang: str):
