@@ -244,3 +244,48 @@ def test_download_counts_match_the_real_sample_files(tmp_path):
         for cells in info["splits"].values():
             for cell in cells.values():
                 assert cell["read"] == cell["kept"] + sum(cell["skipped"].values())
+
+
+def _whole_run(params: dict, optional: list[str]) -> dict:
+    """Params for a download of every task (no --task, so `datasets.optional` applies) of the fixture."""
+    params["data"]["tasks"] = ["pawsx", "sentiment"]
+    params["sweep"]["tasks"]["task"] = ["sentiment"]
+    params["datasets"]["optional"] = optional
+    return params
+
+
+def test_an_optional_dataset_missing_one_languages_file_drops_that_language_alone(tmp_path):
+    """In a dataset of `datasets.optional`, a missing or empty file of one language leaves that language out with a
+    warning naming the file, recorded in download.json and meta.json; the task and its other languages stay."""
+    params = _whole_run(_fixture(tmp_path / "data"), optional=["pawsx", "sentiment"])
+    missing, empty = tmp_path / "data/umsab/german/test_text.txt", tmp_path / "data/x-final/de/test_2k.tsv"
+    missing.unlink()
+    _write(empty, "")
+    result = _download(tmp_path, params, tasks=())
+    assert result.exit_code == 0, result.output
+    assert f"WARNING sentiment: de not run — {missing} not found" in result.stdout
+    assert f"WARNING pawsx: de not run — {empty} empty" in result.stdout
+    report = json.loads((tmp_path / "download.json").read_text())
+    assert report["sentiment"]["languages_not_run"] == {"de": f"{missing} not found"}
+    assert report["pawsx"]["languages_not_run"] == {"de": f"{empty} empty"}
+    expected = _expected()
+    for name in ("pawsx", "sentiment"):  # every other row still read, none of German's
+        cells = {split: {lang: c for lang, c in langs.items() if lang != "de"}
+                 for split, langs in expected[name].items()}
+        assert report[name]["splits"] == {split: langs for split, langs in cells.items() if langs}
+    meta = json.loads((tmp_path / "raw" / "meta.json").read_text())
+    assert meta["tasks"]["sentiment"]["languages"] == ["en"]
+    assert meta["tasks"]["sentiment"]["languages_not_run"] == {"de": f"{missing} not found"}
+    params["datasets"]["optional"] = []  # outside datasets.optional the same file is an error
+    result = _download(tmp_path, params, tasks=())
+    assert result.exit_code == 2 and str(empty) in result.stderr  # pawsx is read first
+
+
+def test_an_optional_datasets_missing_source_language_file_leaves_the_task_not_run(tmp_path):
+    params = _whole_run(_fixture(tmp_path / "data"), optional=["sentiment"])
+    (tmp_path / "data/umsab/english/train_labels.txt").unlink()
+    result = _download(tmp_path, params, tasks=())
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "download.json").read_text())
+    assert "english/train_labels.txt not found" in report["sentiment"]["not_run"]
+    assert report["pawsx"]["splits"] == _expected()["pawsx"]

@@ -19,7 +19,7 @@ from typing import Callable
 from .config import Params
 from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
 from .corpora.lines import bom_log
-from .corpora.schema import SPLITS, DatasetUnavailable, TaskData, Tally
+from .corpora.schema import SPLITS, DatasetUnavailable, LanguageUnavailable, TaskData, Tally
 from .raw_writer import RawFolder, write_raw
 
 
@@ -27,14 +27,33 @@ def _path(local: str | None) -> Path | None:
     return Path(local) if local else None
 
 
-def _loaders(p: Params) -> dict[str, Callable[[], TaskData]]:
-    d, langs, src = p.datasets, list(p.data.languages), p.data.source_lang
+def _loaders(p: Params) -> dict[str, Callable[[list[str]], TaskData]]:
+    """Per task, its loader given the languages to read."""
+    d, src = p.datasets, p.data.source_lang
     return {
-        "xnli": lambda: xnli.load(_path(d.xnli.local), d.xnli.hub, langs, src),
-        "pawsx": lambda: pawsx.load(_path(d.pawsx.local), d.pawsx.hub, langs, src),
-        "mldoc": lambda: mldoc.load(_path(d.mldoc.local), None, langs, src, train_size=d.mldoc.train_size),
-        "sentiment": lambda: sentiment.load(_path(d.sentiment.local), d.sentiment.hub, langs, src),
+        "xnli": lambda langs: xnli.load(_path(d.xnli.local), d.xnli.hub, langs, src),
+        "pawsx": lambda langs: pawsx.load(_path(d.pawsx.local), d.pawsx.hub, langs, src),
+        "mldoc": lambda langs: mldoc.load(_path(d.mldoc.local), None, langs, src, train_size=d.mldoc.train_size),
+        "sentiment": lambda langs: sentiment.load(_path(d.sentiment.local), d.sentiment.hub, langs, src),
     }
+
+
+def _read_task(load: Callable[[list[str]], TaskData], languages: list[str], source_lang: str,
+               optional: bool) -> TaskData:
+    """`load(languages)`. In an optional dataset a language whose own file is missing or empty is left out (the
+    dataset is read again without it) and recorded in the tally as not run; not the source language, without which
+    the task cannot train: its error stands, and makes the whole task not run."""
+    not_run: dict[str, str] = {}
+    while True:
+        try:
+            data = load([lang for lang in languages if lang not in not_run])
+        except LanguageUnavailable as err:
+            if not optional or source_lang in err.languages or not err.languages.keys() - not_run.keys():
+                raise
+            not_run.update(err.languages)
+            continue
+        data.tally.languages_not_run.update(not_run)
+        return data
 
 
 @dataclass
@@ -53,19 +72,24 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
     """Read every task, then the parallel corpus (only if a task lacks translations) and the MUSE dictionaries.
 
     An absent dataset (or a missing or empty file of it) fails the download unless its task is in `optional`, where
-    it is recorded as not run, with a warning.
+    it is recorded as not run, with a warning: the whole task, or only the languages whose own files are missing or
+    empty.
     """
     loaders, loaded, not_run, boms = _loaders(p), {}, {}, {}
     for task in tasks:
         echo(f"reading {task} ...")
         try:
             with bom_log() as boms[task]:
-                loaded[task] = loaders[task]()
+                loaded[task] = _read_task(loaders[task], list(p.data.languages), p.data.source_lang,
+                                          task in optional)
         except DatasetUnavailable as err:
             if task not in optional:
                 raise
             echo(f"WARNING {task}: not run — {err}")
             not_run[task] = str(err)
+            continue
+        for lang, why in loaded[task].tally.languages_not_run.items():
+            echo(f"WARNING {task}: {lang} not run — {why}")
     d, targets = p.datasets, [lang for lang in p.data.languages if lang != p.data.source_lang]
     tallies = {task: data.tally for task, data in loaded.items()}
     corpus, words = {}, {}
@@ -107,7 +131,7 @@ def embedded_report(bench) -> dict:
 
 def report_rows(report: dict) -> list[tuple[str, ...]]:
     """download.json as table rows: (dataset, split, language, read, kept, skipped by reason), then one row per
-    dataset not run and per reason languages are absent."""
+    dataset not run, per reason languages are absent and per language not run."""
     rows = []
     for name, info in report.items():
         if "not_run" in info:
@@ -119,6 +143,8 @@ def report_rows(report: dict) -> list[tuple[str, ...]]:
                 rows.append((name, split, lang, str(cell["read"]), str(cell["kept"]), skipped))
         for why in sorted(set(info["absent"].values())):
             rows.append((name, "-", ", ".join(k for k, v in info["absent"].items() if v == why), "0", "0", why))
+        for lang, why in info["languages_not_run"].items():
+            rows.append((name, "-", lang, "-", "-", f"not run: {why}"))
         if info["bom_removed"]:
             rows.append((name, "-", "-", "-", "-", f"byte order mark removed: {len(info['bom_removed'])} file(s)"))
     return rows
@@ -126,6 +152,7 @@ def report_rows(report: dict) -> list[tuple[str, ...]]:
 
 def _meta(p: Params, data: RealData) -> dict:
     tasks = {name: {"labels": list(t.labels), "pair": t.pair, "languages": t.languages, "available": True,
+                    "languages_not_run": dict(sorted(t.tally.languages_not_run.items())),
                     "rows": {s: len(t.rows[s]) for s in SPLITS}, "translations": len(t.translations),
                     "skipped": dict(sorted(t.skipped.items()))}
              for name, t in data.tasks.items()}

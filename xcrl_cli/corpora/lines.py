@@ -56,13 +56,14 @@ def read_split_file(path: Path, how_to_get: str) -> list[tuple[int, str]]:
     """The numbered lines of a file that holds one split of a dataset, without the blank lines at its end (an
     editor's extra newline is no row). A missing or empty file is an error naming it: the split would vanish."""
     if not Path(path).is_file():
-        raise DatasetUnavailable(f"{path} not found, but its folder holds the dataset's other files. {how_to_get}")
+        raise DatasetUnavailable(f"{path} not found, but its folder holds the dataset's other files. {how_to_get}",
+                                 f"{path} not found")
     lines = list(read_lines(path))
     end = len(lines)
     while end and not lines[end - 1][1].strip():
         end -= 1
     if not end:
-        raise DatasetUnavailable(f"{path}: empty, a split without a row. {how_to_get}")
+        raise DatasetUnavailable(f"{path}: empty, a split without a row. {how_to_get}", f"{path} empty")
     return lines[:end]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..config import ConfigError
 from ..io import DataError
 from .lines import read_split_file
-from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example, label_text
+from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example, label_text, language_files
 
 TASK = "mldoc"
 LABELS = ("CCAT", "ECAT", "GCAT", "MCAT")
@@ -38,11 +38,12 @@ def load(local: Path | None, hub: str | None, languages: Sequence[str], source_l
                          f"the Hugging Face Hub; set it to null. {HOW_TO_LOCAL}")
     data = TaskData(TASK, LABELS, pair=False)
     for split, lang, path in _files(local, languages, source_lang, train_size):
-        for number, label, text in _documents(path):
-            if text.strip():
-                data.add(split, example(TASK, split, lang, str(number), text.strip(), None, label))
-            else:
-                data.tally.skip(split, lang, "empty text")
+        with language_files(lang):
+            for number, label, text in _documents(path):
+                if text.strip():
+                    data.add(split, example(TASK, split, lang, str(number), text.strip(), None, label))
+                else:
+                    data.tally.skip(split, lang, "empty text")
     data.tally.list_absent(languages, "MLDoc", LANGUAGES, str(local))
     return data
 

@@ -20,7 +20,7 @@ from ..io import DataError
 from . import hub as hf
 from . import pairtask
 from .pairtask import PairFormat, Record
-from .schema import DatasetUnavailable, TaskData
+from .schema import TaskData, language_files, require_files
 from .tsv import read_rows
 
 TASK = "pawsx"
@@ -50,22 +50,17 @@ def _local_sources(local: Path, wanted: list[str], others: list[str], source_lan
     train = root / source_lang / "train.tsv"
     translated = {lang: root / lang / "translated_train.tsv" for lang in others if lang in present}
     evaluation = {split: [root / lang / name for lang in present] for split, (name, _) in EVALUATION.items()}
-    _require(local, [train, *translated.values(), *chain(*evaluation.values())])
+    files = [train, *translated.values(), *chain(*evaluation.values())]
+    require_files("PAWS-X", local, {path: path.parent.name for path in files}, source_lang, HOW_TO_LOCAL)
     return (_tsv_records(train), {lang: _tsv_records(path) for lang, path in translated.items()},
             {split: chain.from_iterable(map(_tsv_records, paths)) for split, paths in evaluation.items()})
 
 
-def _require(local: Path, paths: list[Path]) -> None:
-    """Fail before reading anything when the folder or a file is missing, naming it and how to get it."""
-    missing = [local] if not local.is_dir() else [path for path in paths if not path.is_file()]
-    if missing:
-        raise DatasetUnavailable(f"PAWS-X: {', '.join(map(str, missing))} not found. {HOW_TO_LOCAL}")
-
-
 def _tsv_records(path: Path) -> Iterator[Record]:
     """Rows of one x-final file (`id sentence1 sentence2 label`); the language is the name of its folder."""
-    for line, row in read_rows(path, ("id", "sentence1", "sentence2", "label")):
-        yield path.parent.name, row["id"], row["sentence1"], row["sentence2"], row["label"], f"{path}:{line}"
+    with language_files(path.parent.name):
+        for line, row in read_rows(path, ("id", "sentence1", "sentence2", "label")):
+            yield path.parent.name, row["id"], row["sentence1"], row["sentence2"], row["label"], f"{path}:{line}"
 
 
 def _hub_sources(repo: str, wanted: list[str], others: list[str], source_lang: str):

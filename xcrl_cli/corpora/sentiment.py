@@ -18,7 +18,7 @@ from pathlib import Path
 from ..io import DataError
 from . import hub as hf
 from .lines import check_aligned, read_split_file
-from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example, label_text
+from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example, label_text, language_files
 
 TASK = "sentiment"
 LABELS = ("negative", "neutral", "positive")
@@ -101,8 +101,9 @@ def _umsab_records(root: Path, languages: Sequence[str], source_lang: str) -> It
     for lang in languages:
         folder = root / LANGUAGE_NAMES.get(lang, lang)
         if folder.is_dir():
-            for name, split in _wanted(UMSAB_SPLITS, lang, source_lang):
-                yield from _umsab_file(folder / f"{name}_text.txt", folder / f"{name}_labels.txt", split, lang)
+            with language_files(lang):
+                for name, split in _wanted(UMSAB_SPLITS, lang, source_lang):
+                    yield from _umsab_file(folder / f"{name}_text.txt", folder / f"{name}_labels.txt", split, lang)
 
 
 def _umsab_file(texts: Path, labels: Path, split: str, lang: str) -> Iterator[Record]:
@@ -120,8 +121,9 @@ def _marc_records(root: Path, languages: Sequence[str], source_lang: str) -> Ite
         files = [(root / f"dataset_{lang}_{name}.json", split)
                  for name, split in _wanted(MARC_SPLITS, lang, source_lang)]
         if any(path.is_file() for path, _ in files):
-            for path, split in files:
-                yield from _marc_file(path, split, lang)
+            with language_files(lang):
+                for path, split in files:
+                    yield from _marc_file(path, split, lang)
 
 
 def _marc_file(path: Path, split: str, lang: str) -> Iterator[Record]:

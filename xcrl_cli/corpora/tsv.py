@@ -28,7 +28,7 @@ def read_rows(path: Path, columns: Sequence[str] = ()) -> Iterator[tuple[int, di
     lines = read_lines(path)
     header = _fields(next(lines, (1, ""))[1])
     if not header:
-        raise DatasetUnavailable(f"{path}: empty (no header line); re-download or re-extract it")
+        raise DatasetUnavailable(f"{path}: empty (no header line); re-download or re-extract it", f"{path} empty")
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataError(f"{path}:1: header {header} lacks the column(s) {missing}; expected a header naming "
@@ -42,7 +42,8 @@ def read_rows(path: Path, columns: Sequence[str] = ()) -> Iterator[tuple[int, di
                             f"{len(header)} ({', '.join(header)}); a text field probably contains a tab")
         yield number, dict(zip(header, fields + [""] * (len(header) - len(fields))))
     if empty:
-        raise DatasetUnavailable(f"{path}: no rows after the header; re-download or re-extract it")
+        raise DatasetUnavailable(f"{path}: no rows after the header; re-download or re-extract it",
+                                 f"{path} empty (a header, no row)")
 
 
 def _fields(line: str) -> list[str]:
