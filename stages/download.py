@@ -19,26 +19,53 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
 @tasks_option
 @click.option("--cue-strength", type=click.FloatRange(0, 1), default=None,
               help="Override benchmark.cue_strength (embedded source only).")
+@click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the rows read, kept and skipped per dataset, split and language here (JSON).")
 def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str, ...],
-             cue_strength: float | None) -> None:
+             cue_strength: float | None, metrics: Path | None) -> None:
     """Build or read the datasets of every task: `embedded` generates the embedded benchmark (README: "The embedded benchmark"), `real` reads
     XNLI, PAWS-X, MLDoc and multilingual sentiment from the Hub or local copies. data/raw is replaced whole or not
-    at all."""
-    p = load(params_path)
+    at all. Prints the rows read, kept and skipped per dataset, split and language (also written to --metrics).
+
+    `--source real` checks data.languages against the real datasets' languages, whatever data.source says;
+    `--source embedded` renders those of data.languages the embedded benchmark has a lexicon for, and lists the
+    others."""
+    # The embedded benchmark's languages are a subset of the real datasets', so only `real` widens the check.
+    p = load(params_path, source="real" if source == "real" else None)
     chosen = selected_tasks(p, tasks)
     with user_errors():
         if (source or p.data.source) == "real":
             # A task asked for by name must be there; datasets.optional only spares the whole pipeline's run.
-            _real(p, chosen, () if tasks else p.datasets.optional, out)
+            report = _real(p, chosen, () if tasks else p.datasets.optional, out)
         else:
-            _embedded(p, chosen, out, cue_strength)
+            report = _embedded(p, chosen, out, cue_strength)
+    _print_report(report)
+    if metrics is not None:
+        from xcrl_cli.io import write_json
+
+        write_json(metrics, report)
 
 
-def _embedded(p, tasks: tuple[str, ...], out: Path, cue_strength: float | None) -> None:
+def _print_report(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from xcrl_cli.sources import report_rows
+
+    table = Table(title="rows read, kept and skipped")
+    for column in ("dataset", "split", "language", "read", "kept", "skipped"):
+        table.add_column(column, justify="right" if column in ("read", "kept") else "left")
+    for row in report_rows(report):
+        table.add_row(*row)
+    Console(soft_wrap=True).print(table)
+
+
+def _embedded(p, tasks: tuple[str, ...], out: Path, cue_strength: float | None) -> dict:
     from dataclasses import asdict
 
     from xcrl_cli.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
     from xcrl_cli.lexicon import LANGUAGE_CODES
+    from xcrl_cli.sources import embedded_report
 
     bench = asdict(p.benchmark)
     if cue_strength is not None:
@@ -51,14 +78,18 @@ def _embedded(p, tasks: tuple[str, ...], out: Path, cue_strength: float | None) 
     cfg = BenchmarkConfig(source_lang=p.data.source_lang, languages=tuple(languages),
                           low_resource=tuple(lang for lang in p.data.low_resource if lang in languages),
                           tasks=tasks, **bench)
-    write_benchmark(generate_benchmark(cfg), out)
+    bench = generate_benchmark(cfg)
+    write_benchmark(bench, out)
     click.echo(f"wrote the embedded benchmark ({len(cfg.tasks)} tasks, {len(cfg.languages)} languages) to {out}")
+    return embedded_report(bench)
 
 
-def _real(p, tasks: tuple[str, ...], optional: tuple[str, ...], out: Path) -> None:
-    from xcrl_cli.sources import load_real, write_real
+def _real(p, tasks: tuple[str, ...], optional: tuple[str, ...], out: Path) -> dict:
+    from xcrl_cli.sources import download_report, load_real, write_real
 
-    meta = write_real(p, load_real(p, tasks, optional, echo=click.echo), out)
+    data = load_real(p, tasks, optional, echo=click.echo)
+    meta = write_real(p, data, out)
+    report = download_report(data)
     for task, info in meta["tasks"].items():
         if not info["available"]:
             click.echo(f"{task}: not run (dataset absent)")
@@ -66,5 +97,10 @@ def _real(p, tasks: tuple[str, ...], optional: tuple[str, ...], out: Path) -> No
         rows = ", ".join(f"{split} {n}" for split, n in info["rows"].items())
         skipped = f"; skipped {info['skipped']}" if info["skipped"] else ""
         click.echo(f"{task}: {rows}; {info['translations']} translations; languages {info['languages']}{skipped}")
+    for name, info in report.items():
+        for why in sorted(set(info.get("absent", {}).values())):
+            langs = [lang for lang, reason in info["absent"].items() if reason == why]
+            click.echo(f"{name}: {', '.join(langs)} {why}")
     click.echo(f"parallel pairs per language: {meta['parallel']}; dictionaries: {meta['dictionaries']}")
     click.echo(f"wrote {out}")
+    return report

@@ -41,16 +41,17 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
     missing = [v for v in variants if not (eval_dir / v / "scores.csv").exists()]
     if missing:
         raise click.UsageError(f"{eval_dir}: no evaluation for {missing}; run `xcrl evaluate --variant <name>`")
+    with user_errors():
+        meta = read_meta(raw)
+        n_labels = {t: len(m["labels"]) for t, m in meta["tasks"].items() if "labels" in m}  # absent: not run
+        labels = gold_labels(read_predictions(eval_dir / v / "predictions.jsonl" for v in variants), n_labels)
     cfg = ReportConfig(
         source_lang=p.data.source_lang, targets=p.data.targets, low_resource=p.data.low_resource,
         task_metric=p.report.task_metric, tables=p.report.tables,
         figure3=p.report.figure3, paper_rows=p.report.paper_rows, encoder_label=p.model.encoder_label,
         variant_labels=p.report.labels, table4_space=p.report.table4_space,
+        languages_not_run={t: m.get("languages_not_run", {}) for t, m in meta["tasks"].items()},
     )
-    with user_errors():
-        meta = read_meta(raw)
-        n_labels = {t: len(m["labels"]) for t, m in meta["tasks"].items() if "labels" in m}  # absent: not run
-        labels = gold_labels(read_predictions(eval_dir / v / "predictions.jsonl" for v in variants), n_labels)
     sweep = {c: sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths}
     if p.data.source == "embedded":  # the main runs are a point of the sweep only on the benchmark it rebuilds
         sweep[p.benchmark.cue_strength] = eval_dir

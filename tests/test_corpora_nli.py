@@ -111,7 +111,8 @@ def test_xnli_spelling_empty_text_and_line_alignment(tmp_path):
     data = xnli.load(tiny_xnli(tmp_path), None, ["en", "de"], "en")
     assert [(r["id"], r["label"]) for r in data.rows["train"]] == [("xnli-train-0-en", 0), ("xnli-train-1-en", 2)]
     assert [(t["id"], t["text"]) for t in data.translations] == [("xnli-train-0-en", "Eine Katze.")]
-    assert data.skipped == Counter({"empty text": 2})  # English row 2, German row 1
+    # English row 2, German row 1; German row 2 translates the skipped English row 2
+    assert data.skipped == Counter({"empty text": 2, "its training row is not kept": 1})
     assert {r["meaning_id"] for r in data.rows["dev"]} == {"xnli-dev-7"}
 
 
@@ -193,7 +194,7 @@ def test_pawsx_translations_match_by_id_and_skip_placeholders(tmp_path):
     data = pawsx.load(tiny_pawsx(tmp_path), None, ["en", "de"], "en")
     assert [r["id"] for r in data.rows["train"]] == ["pawsx-train-1-en", "pawsx-train-2-en"]
     assert [(t["id"], t["text"]) for t in data.translations] == [("pawsx-train-1-en", "A-de.")]  # id 9: not in en
-    assert data.skipped == Counter({"empty text": 1, "NS placeholder": 1})
+    assert data.skipped == Counter({"empty text": 1, "NS placeholder": 1, "its training row is not kept": 1})
 
 
 @pytest.mark.reliability
@@ -246,7 +247,8 @@ def test_xnli_hub_conversion(monkeypatch):
     assert [(r["text"], r["meaning_id"]) for r in data.rows["dev"]] == [("dv", "xnli-dev-0"), ("ev", "xnli-dev-0")]
     assert [r["text"] for r in data.rows["test"]] == ["dt0", "dt1", "et0", "et1"]
     assert [r["meaning_id"] for r in data.rows["test"]] == ["xnli-test-0", "xnli-test-1"] * 2
-    assert data.skipped == Counter({"empty text": 1})
+    assert data.skipped == Counter({"empty text": 1, "its training row is not kept": 1})  # d1 translates row 1
+    assert data.tally.absent == {"it": "not in XNLI"}
 
 
 def test_xnli_hub_bad_label_names_repo_config_split_and_row(monkeypatch):
@@ -271,7 +273,8 @@ def test_pawsx_hub_conversion(monkeypatch):
     assert [(r["id"], r["meaning_id"]) for r in data.rows["dev"]] == [("pawsx-dev-4-en", "pawsx-dev-4")]
     assert [(r["lang"], r["meaning_id"], r["label"]) for r in data.rows["test"]] == [
         ("en", "pawsx-test-10", 0), ("fr", "pawsx-test-10", 0)]
-    assert data.skipped == Counter({"NS placeholder": 2, "missing label (-1)": 1})  # -1: the Hub's unknown label
+    # -1: the Hub's unknown label; id 8 has no English training row
+    assert data.skipped == Counter({"NS placeholder": 2, "missing label (-1)": 1, "its training row is not kept": 1})
 
 
 # --- the TSV reader --------------------------------------------------------------------------------------------

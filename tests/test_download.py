@@ -49,7 +49,7 @@ def test_a_named_task_whose_dataset_is_absent_fails_and_leaves_the_old_folder(tm
     (out / "keep.txt").write_text("previous run")
     result = CliRunner().invoke(main, ["download", "--params", _params(tmp_path, tmp_path / "nowhere"),
                                        "--task", "mldoc", "--out", str(out)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "nowhere not found" in result.output and "NIST" in result.output and "datasets.mldoc.local" in result.output
     assert [p.name for p in tmp_path.joinpath("raw").iterdir()] == ["keep.txt"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".raw")]

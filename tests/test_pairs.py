@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from xcrl_cli.counterfactuals import CounterfactualContext, Surface, sample_counterfactual
-from xcrl_cli.pairs import COUNTERFACTUAL_KINDS, PairsConfig, build_pairs, load_muse, word_tokenizer
+from xcrl_cli.pairs import COUNTERFACTUAL_KINDS, PairsConfig, build_pairs, describe_stats, load_muse, word_tokenizer
 
 REAL_MUSE = Path("/work/shared/data/real/muse")
 
@@ -271,3 +271,15 @@ def test_test_counterfactuals_carry_their_chrf_against_x(raw, tmp_path):
     assert all(0.0 <= r["chrf"] <= 100.0 for r in style + swap)
     assert np.mean([r["chrf"] for r in style]) > 70
     assert np.mean([r["chrf"] for r in swap]) < 40
+
+
+def test_no_pairs_lists_only_the_languages_with_a_test_set(raw, tmp_path):
+    """A language without translations is warned about only when the task's test split scores it; one the task has
+    no test set for (PAWS-X has no Italian) is listed nowhere in the pairs stats."""
+    meta = json.loads((raw / "meta.json").read_text())
+    (raw / "meta.json").write_text(json.dumps({**meta, "languages": ["en", "de", "fr", "it"]}))
+    rows = _read(raw / "sent" / "translations.jsonl")
+    _write_jsonl(raw / "sent" / "translations.jsonl", [r for r in rows if r["lang"] != "fr"])
+    stats, _, _ = _build(raw, tmp_path / "out")
+    assert stats["pairs"]["no_pairs"] == ["fr"]
+    assert "WARNING no pairs for fr: training" in describe_stats("sent", stats)

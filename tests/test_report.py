@@ -389,3 +389,15 @@ def test_report_stage_writes_health_json(stage_run):
     assert set(health["tasks"]["pawsx"]) == {"chance", "erm_source_nocue", "erm_target", "erm_cue_flip",
                                              "learnable", "transfers", "uses_cue"}
     assert json.loads((stage_run / "no_pretrain" / "health.json").read_text())["pretrain_retrieval"] is None
+
+
+def test_a_language_left_out_of_an_optional_dataset_reads_not_run_in_the_captions(tmp_path):
+    scores, reps = write_inputs(tmp_path)
+    lines = scores.read_text().splitlines(keepends=True)
+    scores.write_text("".join(line for line in lines if not (",pawsx," in line and ",sw," in line)))
+    cfg = make_cfg(languages_not_run={"pawsx": {"sw": "x-final/sw/test_2k.tsv empty"}})
+    render_report(scores, reps, cfg, tmp_path / "out", LABELS)
+    caption = (tmp_path / "out" / "table2.md").read_text()
+    assert "its test set has (pawsx: de; sw not run)" in caption
+    render_report(scores, reps, make_cfg(), tmp_path / "plain", LABELS)
+    assert "its test set has (pawsx: de)" in (tmp_path / "plain" / "table2.md").read_text()

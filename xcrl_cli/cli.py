@@ -15,7 +15,9 @@ from stages.train import train
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xcrl")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="XCRL_DEBUG",
+              help="Show the traceback of a params or data error instead of its one line (also XCRL_DEBUG=1).")
+def main(debug: bool) -> None:
     """Cross-lingual causal representation learning: reproduce the paper as a DVC pipeline.
 
     Every option defaults to params.yaml; `dvc repro` runs the stages in order, `xcrl <stage>` runs one ad hoc.

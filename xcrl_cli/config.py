@@ -388,7 +388,9 @@ def _check_languages(data: DataConfig) -> None:
     else:
         from .corpora.schema import LANGUAGE_NAMES as known
     for lang in data.languages:
-        _one_of("data.languages", lang, sorted(known))
+        if lang not in known:
+            raise ConfigError(f"data.languages: {lang!r} is not one of {sorted(known)}, the languages of source "
+                              f"{data.source!r} (the embedded benchmark's lexicons, or the real datasets')")
     if len(set(data.languages)) != len(data.languages):
         raise ConfigError(f"data.languages: {list(data.languages)} lists a language twice")
     if len(set(data.tasks)) != len(data.tasks) or not data.tasks:
@@ -481,7 +483,9 @@ def parse_params(raw: dict, origin: str = "params.yaml") -> Params:
     return params
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def load_params(path: str | Path = "params.yaml", source: str | None = None) -> Params:
+    """The validated params of `path`; `source` (the `--source` option) replaces data.source before validation, so
+    data.languages is checked against the languages of the source that will be read."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: not found; run from the project root or pass --params")
@@ -490,7 +494,9 @@ def load_params(path: str | Path = "params.yaml") -> Params:
             raw = load_yaml(f.read())
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    return parse_params(raw, str(path))
+    if source is not None and isinstance(raw, dict):
+        raw = {**raw, "data": {**(raw.get("data") or {}), "source": source}}
+    return parse_params(raw, f"{path} with data.source {source!r} from --source" if source else str(path))
 
 
 def to_dict(obj: Any) -> Any:

@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 
+class DataError(ValueError):
+    """A data file that cannot be read as it stands; the message names the file and line, what was found and what
+    is valid. The CLI prints it as one line (exit code 2)."""
+
+
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, row) of a JSON-lines file; a malformed line is reported with its file and line number."""
     with Path(path).open(encoding="utf-8") as f:
@@ -26,7 +31,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 yield lineno, json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg}); expected one object per line") from None
+                raise DataError(f"{path}:{lineno}: not valid JSON ({err.msg}); expected one object per line") from None
 
 
 def read_jsonl(path: Path) -> list[dict]:

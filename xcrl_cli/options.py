@@ -1,8 +1,15 @@
-"""Click options shared by the stage commands: where params.yaml is, and turning config errors into usage errors."""
+"""Click options shared by the stage commands: where params.yaml is, and turning errors caused by the params or the
+data into one line.
+
+A bad params value, a dataset that cannot be read and a data file that does not parse are the user's to fix, not the
+code's: each prints one `Error:` line naming the file (and line), what was found and what is valid, and exits with
+code 2. `xcrl --debug` (or XCRL_DEBUG=1) lets them through with their traceback instead.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -10,6 +17,7 @@ import click
 
 from .config import ConfigError, Params, load_params
 from .corpora.schema import DatasetUnavailable
+from .io import DataError
 
 params_option = click.option(
     "--params",
@@ -32,20 +40,37 @@ def selected_tasks(p: Params, tasks: tuple[str, ...]) -> tuple[str, ...]:
     return tasks or tuple(p.data.tasks)
 
 
-def load(params_path: Path) -> Params:
-    """Load params.yaml, reporting a bad value as a click usage error (exit code 2) before any work starts."""
+def load(params_path: Path, source: str | None = None) -> Params:
+    """Load params.yaml (data.source replaced by `source` if given), reporting a bad value as one error line (exit
+    code 2) before any work starts."""
     with user_errors():
-        return load_params(params_path)
+        return load_params(params_path, source)
+
+
+class UserError(click.ClickException):
+    """An error the user fixes in the params or the data: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, err: Exception) -> None:
+        super().__init__(" ".join(str(err).split()))  # one line, whatever the message's own line breaks
+
+
+def debug() -> bool:
+    """Whether `--debug` or XCRL_DEBUG=1 asks for tracebacks."""
+    ctx = click.get_current_context(silent=True)
+    flag = ctx is not None and ctx.find_root().params.get("debug", False)
+    return bool(flag) or os.environ.get("XCRL_DEBUG", "").lower() in ("1", "true", "yes")
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except (ConfigError, FileNotFoundError) as err:
-        raise click.UsageError(str(err)) from None
-    except DatasetUnavailable as err:
-        raise click.ClickException(str(err)) from None
+    except (ConfigError, DataError, DatasetUnavailable, FileNotFoundError) as err:
+        if debug():
+            raise
+        raise UserError(err) from None
 
 
 def choice_check(name: str, value: str, allowed) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .io import write_json
+from .io import DataError, write_json
 
 NOT_RUN = "not_run.json"
 
@@ -29,7 +29,7 @@ def read_meta(raw_dir: Path) -> dict:
 
 def task_meta(meta: dict, task: str, raw_dir: Path) -> dict:
     if task not in meta["tasks"]:
-        raise ValueError(f"{Path(raw_dir) / 'meta.json'}: no task {task!r}; valid: {sorted(meta['tasks'])}")
+        raise DataError(f"{Path(raw_dir) / 'meta.json'}: no task {task!r}; valid: {sorted(meta['tasks'])}")
     return meta["tasks"][task]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,8 @@ class ReportConfig:
     encoder_label: str
     variant_labels: Mapping[str, str]
     table4_space: Sequence[str]
+    # task -> {language: why}: languages an optional dataset lacked files for (meta.json), printed as not run
+    languages_not_run: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def label(self, variant: str) -> str:
         return self.variant_labels.get(variant, variant)
@@ -395,13 +397,19 @@ def _report_md(cfg: ReportConfig, sections: list[str], perf: dict, flagged: Mapp
 
 
 def _language_note(scores, cfg: ReportConfig) -> str:
-    """Which targets each task was tested on, when some task lacks some (real datasets); empty otherwise."""
+    """Which targets each task was tested on, when some task lacks some (real datasets), and which of them were not
+    run (an optional dataset without their files); empty otherwise."""
     tested = {task: [lang for lang in cfg.targets if any(k[1] == task and k[3] == lang for k in scores)]
               for task in cfg.task_metric}
     partial = {task: langs for task, langs in tested.items() if langs and langs != list(cfg.targets)}
     if not partial:
         return ""
-    return " its test set has (" + "; ".join(f"{t}: {', '.join(ls)}" for t, ls in partial.items()) + ")"
+
+    def coverage(task: str, langs: list[str]) -> str:
+        not_run = [lang for lang in cfg.targets if lang in cfg.languages_not_run.get(task, {})]
+        return f"{task}: {', '.join(langs)}" + (f"; {', '.join(not_run)} {NOT_RUN}" if not_run else "")
+
+    return " its test set has (" + "; ".join(coverage(t, ls) for t, ls in partial.items()) + ")"
 
 
 CONSTANT_NOTE = ("The last row is the best constant prediction (one class for every example of a task, chosen per "

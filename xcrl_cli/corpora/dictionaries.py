@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .lines import read_lines
-from .schema import DatasetUnavailable
+from ..io import DataError
+from .lines import read_lines, record_bom
+from .schema import DatasetUnavailable, Tally
 
 PROBE_TIMEOUT_S = 10.0
 HOW_TO_LOCAL = ("Download the MUSE dictionaries <src>-<tgt>.txt (https://github.com/facebookresearch/MUSE, "
@@ -21,10 +22,20 @@ HOW_TO_LOCAL = ("Download the MUSE dictionaries <src>-<tgt>.txt (https://github.
 Pairs = dict[str, list[tuple[str, str]]]
 
 
-def load(local: Path | None, url: str | None, source_lang: str, languages: Sequence[str]) -> Pairs:
-    """(source word, target word) pairs in file order for each wanted language that has a dictionary. A local
-    folder wins over the URL."""
-    names = {lang: f"{source_lang}-{lang}.txt" for lang in languages}
+def load(local: Path | None, url: str | None, source_lang: str, languages: Sequence[str],
+         tally: Tally | None = None) -> Pairs:
+    """(source word, target word) pairs in file order for each wanted language that has a dictionary, counted in
+    `tally`, which lists the languages without one. A local folder wins over the URL."""
+    tally = Tally() if tally is None else tally
+    pairs = _load(local, url, {lang: f"{source_lang}-{lang}.txt" for lang in languages})
+    for lang, words in pairs.items():
+        tally.keep("pairs", lang, len(words))
+    tally.absent.update({lang: f"no {source_lang}-{lang}.txt in {local or url}" for lang in languages
+                         if lang not in pairs})
+    return pairs
+
+
+def _load(local: Path | None, url: str | None, names: dict[str, str]) -> Pairs:
     if local is not None:
         if not Path(local).is_dir():
             raise DatasetUnavailable(f"dictionaries: {local} not found. {HOW_TO_LOCAL}")
@@ -46,7 +57,7 @@ def parse_pairs(origin: str, lines: Iterable[tuple[int, str]]) -> list[tuple[str
         if len(fields) == 2:
             pairs.append((fields[0], fields[1]))
         elif fields:
-            raise ValueError(f"{origin}:{number}: expected 'source<space or TAB>target', got {line!r}")
+            raise DataError(f"{origin}:{number}: expected 'source<space or TAB>target', got {line!r}")
     return pairs
 
 
@@ -74,5 +85,8 @@ def _read_url(file_url: str) -> list[tuple[str, str]]:
     import datasets
 
     datasets.logging.set_verbosity_error()
-    rows = datasets.load_dataset("text", data_files=file_url, split="train")
-    return parse_pairs(file_url, enumerate(rows["text"], start=1))
+    texts = datasets.load_dataset("text", data_files=file_url, split="train")["text"]
+    if texts and texts[0].startswith("\ufeff"):  # `datasets` reads UTF-8 and keeps a byte order mark
+        texts[0] = texts[0][1:]
+        record_bom(file_url)
+    return parse_pairs(file_url, enumerate(texts, start=1))

@@ -14,11 +14,14 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .lines import read_lines
-from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example
+from ..config import ConfigError
+from ..io import DataError
+from .lines import read_split_file
+from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example, label_text, language_files
 
 TASK = "mldoc"
 LABELS = ("CCAT", "ECAT", "GCAT", "MCAT")
+LANGUAGES = ("de", "en", "es", "fr", "it", "ja", "ru", "zh")
 HOW_TO_LOCAL = ("MLDoc is built from the Reuters corpora RCV1 and RCV2, which require a NIST agreement "
                 "(https://trec.nist.gov/data/reuters/reuters.html); generate its files with the script of "
                 "https://github.com/facebookresearch/MLDoc into one folder and point `datasets.mldoc.local` in "
@@ -29,17 +32,19 @@ _BYTES_LITERAL = re.compile(r"b(['\"]).*\1", re.DOTALL)
 def load(local: Path | None, hub: str | None, languages: Sequence[str], source_lang: str,
          train_size: int = 1000) -> TaskData:
     """MLDoc in the common schema: the `source_lang` training file of `train_size` documents, and dev/test rows in
-    the source language and every other wanted language whose file exists."""
+    the source language and every other wanted language whose files exist (the others are listed in the tally)."""
     if hub is not None:
-        raise ValueError(f"mldoc: `datasets.mldoc.hub` is {hub!r}, but MLDoc is licensed Reuters text and is not on "
+        raise ConfigError(f"mldoc: `datasets.mldoc.hub` is {hub!r}, but MLDoc is licensed Reuters text and is not on "
                          f"the Hugging Face Hub; set it to null. {HOW_TO_LOCAL}")
     data = TaskData(TASK, LABELS, pair=False)
     for split, lang, path in _files(local, languages, source_lang, train_size):
-        for number, label, text in _documents(path):
-            if text.strip():
-                data.rows[split].append(example(TASK, split, lang, str(number), text.strip(), None, label))
-            else:
-                data.skipped["empty text"] += 1
+        with language_files(lang):
+            for number, label, text in _documents(path):
+                if text.strip():
+                    data.add(split, example(TASK, split, lang, str(number), text.strip(), None, label))
+                else:
+                    data.tally.skip(split, lang, "empty text")
+    data.tally.list_absent(languages, "MLDoc", LANGUAGES, str(local))
     return data
 
 
@@ -65,15 +70,15 @@ def _name(lang: str) -> str:
 
 def _documents(path: Path) -> Iterator[tuple[int, int, str]]:
     """(line number, label index, text) for each document line of an MLDoc file; blank lines are not documents."""
-    for number, line in read_lines(path):
+    for number, line in read_split_file(path, HOW_TO_LOCAL):
         if not line.strip():
             continue
         fields = line.split("\t")
         if len(fields) != 2:
-            raise ValueError(f"{path}:{number}: {len(fields)} tab-separated fields; an MLDoc line is LABEL<TAB>text")
-        label, text = fields
+            raise DataError(f"{path}:{number}: {len(fields)} tab-separated fields; an MLDoc line is LABEL<TAB>text")
+        label, text = label_text(fields[0]), fields[1]
         if label not in LABELS:
-            raise ValueError(f"{path}:{number}: label {label!r} is not an MLDoc label; valid: {', '.join(LABELS)}")
+            raise DataError(f"{path}:{number}: label {label!r} is not an MLDoc label; valid: {', '.join(LABELS)}")
         yield number, LABELS.index(label), _text(text, f"{path}:{number}")
 
 
@@ -84,5 +89,5 @@ def _text(field: str, where: str) -> str:
     try:
         return ast.literal_eval(field).decode("utf-8")
     except (ValueError, SyntaxError, UnicodeDecodeError) as err:
-        raise ValueError(f"{where}: the text looks like a Python bytes literal (b'...') but cannot be decoded "
+        raise DataError(f"{where}: the text looks like a Python bytes literal (b'...') but cannot be decoded "
                          f"({type(err).__name__}: {err}); expected a valid literal of UTF-8 bytes") from None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import hub as hf
-from .schema import TaskData, example, translation
+from .schema import TaskData, example, label_text, translation
 
 # (language, key, first sentence, second sentence, label as read, where it was read for error messages)
 Record = tuple[str, str, str, str, str | int, str]
@@ -38,24 +38,32 @@ class PairFormat:
 
 def load(fmt: PairFormat, local: Path | None, hub: str | None, languages: Sequence[str], source_lang: str) -> TaskData:
     """The task in the common schema: `source_lang` train rows, their translations into the other wanted languages,
-    and dev/test rows in every wanted language the dataset has. A local folder wins over the Hub."""
+    and dev/test rows in every wanted language the dataset has. A local folder wins over the Hub. The wanted
+    languages without a row are listed in the tally (not in the dataset, or not in this copy of it)."""
     wanted = [lang for lang in fmt.languages if lang in languages]
     others = [lang for lang in wanted if lang != source_lang]
     sources = hf.read_from(fmt.name, fmt.task, local, hub, fmt.how_to_local,
                            lambda path: fmt.local_sources(path, wanted, others, source_lang),
                            lambda repo: fmt.hub_sources(repo, wanted, others, source_lang))
-    return assemble(fmt, *sources)
+    data = assemble(fmt, *sources)
+    data.tally.list_absent(languages, fmt.name, fmt.languages, str(local or hub))
+    return data
 
 
 def assemble(fmt: PairFormat, train: Iterable[Record], translated: Mapping[str, Iterable[Record]],
              evaluation: Mapping[str, Iterable[Record]]) -> TaskData:
-    """The task's rows and translations; every skipped row is counted by reason in `TaskData.skipped`."""
+    """The task's rows and translations; every record read is counted in the tally, kept or skipped by reason (a
+    translation too: of a training row that was not kept, it has nothing to translate)."""
     data = TaskData(fmt.task, fmt.labels, pair=True)
     kept = _add_rows(fmt, data, "train", train)
     for records in translated.values():
         for lang, key, first, second, _label_as_read, _where in records:
-            if key in kept and _has_text(fmt, data, first, second):
+            reason = _unusable(fmt, first, second) or (None if key in kept else "its training row is not kept")
+            if reason:
+                data.tally.skip("translations", lang, reason)
+            else:
                 data.translations.append(translation(kept[key], lang, first, second))
+                data.tally.keep("translations", lang)
     for split, records in evaluation.items():
         _add_rows(fmt, data, split, records)
     return data
@@ -65,23 +73,22 @@ def _add_rows(fmt: PairFormat, data: TaskData, split: str, records: Iterable[Rec
     """Append the usable records as examples of `split`; returns {key: example id} for matching translations."""
     kept = {}
     for lang, key, first, second, label, where in records:
-        reason = fmt.skipped_labels.get(str(label))
+        label = label_text(label)
+        reason = fmt.skipped_labels.get(str(label)) or _unusable(fmt, first, second)
         if reason:
-            data.skipped[reason] += 1
-        elif _has_text(fmt, data, first, second):
-            meaning = None if split == "train" else f"{fmt.task}-{split}-{key}"
-            row = example(fmt.task, split, lang, key, first, second, fmt.label_of(label, where), meaning)
-            data.rows[split].append(row)
-            kept[key] = row["id"]
+            data.tally.skip(split, lang, reason)
+            continue
+        meaning = None if split == "train" else f"{fmt.task}-{split}-{key}"
+        row = example(fmt.task, split, lang, key, first, second, fmt.label_of(label, where), meaning)
+        data.add(split, row)
+        kept[key] = row["id"]
     return kept
 
 
-def _has_text(fmt: PairFormat, data: TaskData, first: str | None, second: str | None) -> bool:
-    """False (and counted) for a pair with a placeholder or an empty or missing side: nothing for a model to read."""
+def _unusable(fmt: PairFormat, first: str | None, second: str | None) -> str | None:
+    """Why a pair gives nothing for a model to read (a placeholder, an empty or missing side), or None."""
     if fmt.placeholder is not None and fmt.placeholder in (first, second):
-        data.skipped[f"{fmt.placeholder} placeholder"] += 1
-    elif not (first and first.strip() and second and second.strip()):
-        data.skipped["empty text"] += 1
-    else:
-        return True
-    return False
+        return f"{fmt.placeholder} placeholder"
+    if not (first and first.strip() and second and second.strip()):
+        return "empty text"
+    return None

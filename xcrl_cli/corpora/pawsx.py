@@ -16,10 +16,11 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 
+from ..io import DataError
 from . import hub as hf
 from . import pairtask
 from .pairtask import PairFormat, Record
-from .schema import DatasetUnavailable, TaskData
+from .schema import TaskData, language_files, require_files
 from .tsv import read_rows
 
 TASK = "pawsx"
@@ -36,32 +37,30 @@ def _label(value: str | int, where: str) -> int:
     """The label's index: files write "0"/"1", the Hub 0/1. Anything else is an error, never a guess."""
     if str(value) in ("0", "1"):
         return int(value)
-    raise ValueError(f"{where}: label {value!r} is not a PAWS-X label; valid: 0 ({LABELS[0]}), 1 ({LABELS[1]})")
+    raise DataError(f"{where}: label {value!r} is not a PAWS-X label; valid: 0 ({LABELS[0]}), 1 ({LABELS[1]})")
 
 
 def _local_sources(local: Path, wanted: list[str], others: list[str], source_lang: str):
     """(train, {lang: translations}, {split: dev/test}) record streams from the x-final tree at `local` (or at
-    `local/x-final`), after checking that every file needed is there."""
+    `local/x-final`), after checking that every file needed is there. A copy may hold only some language folders:
+    those are read (the source language's must be there), the others are absent; a folder lacking a file is an
+    error naming it."""
     root = local / "x-final" if (local / "x-final").is_dir() else local
+    present = [lang for lang in wanted if lang == source_lang or (root / lang).is_dir()]
     train = root / source_lang / "train.tsv"
-    translated = {lang: root / lang / "translated_train.tsv" for lang in others}
-    evaluation = {split: [root / lang / name for lang in wanted] for split, (name, _) in EVALUATION.items()}
-    _require(local, [train, *translated.values(), *chain(*evaluation.values())])
+    translated = {lang: root / lang / "translated_train.tsv" for lang in others if lang in present}
+    evaluation = {split: [root / lang / name for lang in present] for split, (name, _) in EVALUATION.items()}
+    files = [train, *translated.values(), *chain(*evaluation.values())]
+    require_files("PAWS-X", local, {path: path.parent.name for path in files}, source_lang, HOW_TO_LOCAL)
     return (_tsv_records(train), {lang: _tsv_records(path) for lang, path in translated.items()},
             {split: chain.from_iterable(map(_tsv_records, paths)) for split, paths in evaluation.items()})
 
 
-def _require(local: Path, paths: list[Path]) -> None:
-    """Fail before reading anything when the folder or a file is missing, naming it and how to get it."""
-    missing = [local] if not local.is_dir() else [path for path in paths if not path.is_file()]
-    if missing:
-        raise DatasetUnavailable(f"PAWS-X: {', '.join(map(str, missing))} not found. {HOW_TO_LOCAL}")
-
-
 def _tsv_records(path: Path) -> Iterator[Record]:
     """Rows of one x-final file (`id sentence1 sentence2 label`); the language is the name of its folder."""
-    for line, row in read_rows(path, ("id", "sentence1", "sentence2", "label")):
-        yield path.parent.name, row["id"], row["sentence1"], row["sentence2"], row["label"], f"{path}:{line}"
+    with language_files(path.parent.name):
+        for line, row in read_rows(path, ("id", "sentence1", "sentence2", "label")):
+            yield path.parent.name, row["id"], row["sentence1"], row["sentence2"], row["label"], f"{path}:{line}"
 
 
 def _hub_sources(repo: str, wanted: list[str], others: list[str], source_lang: str):

@@ -15,13 +15,15 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ..io import DataError
 from . import hub as hf
-from .lines import read_lines
-from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example
+from .lines import check_aligned, read_split_file
+from .schema import LANGUAGE_NAMES, DatasetUnavailable, TaskData, example, label_text, language_files
 
 TASK = "sentiment"
 LABELS = ("negative", "neutral", "positive")
-HUB_LANGUAGES = ("ar", "de", "en", "es", "fr", "hi", "it", "pt")  # the Hub configs, named by LANGUAGE_NAMES
+HUB_LANGUAGES = ("ar", "de", "en", "es", "fr", "hi", "it", "pt")  # UMSAB's languages: the Hub configs, local folders
+MARC_LANGUAGES = ("de", "en", "es", "fr", "ja", "zh")
 UMSAB_SPLITS = (("train", "train"), ("val", "dev"), ("test", "test"))  # (name in the files, our split)
 HUB_SPLITS = (("train", "train"), ("validation", "dev"), ("test", "test"))
 MARC_SPLITS = (("train", "train"), ("dev", "dev"), ("test", "test"))
@@ -37,16 +39,19 @@ Record = tuple[str, str, str, str | None, str | int, str]
 
 def load(local: Path | None, hub: str | None, languages: Sequence[str], source_lang: str) -> TaskData:
     """Sentiment in the common schema: `source_lang` train rows and dev/test rows in every wanted language the
-    dataset has (the others are absent). A local folder wins over the Hub."""
+    dataset has (the others are absent, and listed in the tally). A local folder wins over the Hub."""
     data = TaskData(TASK, LABELS, pair=False)
     records = hf.read_from("sentiment", "sentiment", local, hub, HOW_TO_LOCAL,
                            lambda path: _local_records(path, languages, source_lang),
                            lambda repo: _hub_records(repo, languages, source_lang))
     for split, lang, key, text, label, where in records:
         if text and text.strip():
-            data.rows[split].append(example(TASK, split, lang, key, text.strip(), None, _label(label, where)))
+            data.add(split, example(TASK, split, lang, key, text.strip(), None, _label(label, where)))
         else:
-            data.skipped["empty text"] += 1
+            data.tally.skip(split, lang, "empty text")
+    marc = local is not None and any(Path(local).glob("dataset_*_*.json"))
+    data.tally.list_absent(languages, "MARC" if marc else "UMSAB", MARC_LANGUAGES if marc else HUB_LANGUAGES,
+                           str(local or hub))
     if not data.rows["train"]:
         raise DatasetUnavailable(f"sentiment: {local or hub} has no {source_lang!r} training rows. {HOW_TO_LOCAL}")
     return data
@@ -68,9 +73,9 @@ def _escaped_char(match: re.Match) -> str:
 
 def _label(value: str | int, where: str) -> int:
     """The label index: UMSAB and the Hub give 0/1/2, as text in files and as integers on the Hub."""
-    if str(value).strip() in ("0", "1", "2"):
+    if str(label_text(value)) in ("0", "1", "2"):
         return int(value)
-    raise ValueError(f"{where}: label {value!r} is not a sentiment label; valid: 0 negative, 1 neutral, 2 positive")
+    raise DataError(f"{where}: label {value!r} is not a sentiment label; valid: 0 negative, 1 neutral, 2 positive")
 
 
 def _wanted(splits: tuple[tuple[str, str], ...], lang: str, source_lang: str) -> list[tuple[str, str]]:
@@ -91,42 +96,46 @@ def _local_records(root: Path, languages: Sequence[str], source_lang: str) -> It
 
 
 def _umsab_records(root: Path, languages: Sequence[str], source_lang: str) -> Iterator[Record]:
-    """UMSAB splits of the wanted languages that have a text file; a language without a folder is absent."""
+    """UMSAB splits of the wanted languages that have a folder (a language without one is absent); a folder must
+    hold every split's two files."""
     for lang in languages:
         folder = root / LANGUAGE_NAMES.get(lang, lang)
-        for name, split in _wanted(UMSAB_SPLITS, lang, source_lang):
-            if (folder / f"{name}_text.txt").is_file():
-                yield from _umsab_file(folder / f"{name}_text.txt", folder / f"{name}_labels.txt", split, lang)
+        if folder.is_dir():
+            with language_files(lang):
+                for name, split in _wanted(UMSAB_SPLITS, lang, source_lang):
+                    yield from _umsab_file(folder / f"{name}_text.txt", folder / f"{name}_labels.txt", split, lang)
 
 
 def _umsab_file(texts: Path, labels: Path, split: str, lang: str) -> Iterator[Record]:
     """One tweet per line in `texts`, its label on the same line of `labels`; keyed by row index like the Hub."""
-    text_lines, label_lines = list(read_lines(texts)), list(read_lines(labels))
-    if len(text_lines) != len(label_lines):
-        raise ValueError(f"{texts} has {len(text_lines)} lines but {labels} has {len(label_lines)}; line i of the "
-                         "labels file must label line i of the text file")
+    text_lines, label_lines = read_split_file(texts, HOW_TO_LOCAL), read_split_file(labels, HOW_TO_LOCAL)
+    check_aligned(texts, labels, text_lines, label_lines, "line i of the labels file labels line i of the text file")
     for index, ((number, text), (_, label)) in enumerate(zip(text_lines, label_lines)):
         yield split, lang, str(index), decode_escapes(text), label, f"{labels}:{number}"
 
 
 def _marc_records(root: Path, languages: Sequence[str], source_lang: str) -> Iterator[Record]:
-    """MARC splits of the wanted languages that have a file (MARC has de, en, es, fr, ja, zh)."""
+    """MARC splits of the wanted languages that have a file (MARC has de, en, es, fr, ja, zh); a language with one
+    file must have them all."""
     for lang in languages:
-        for name, split in _wanted(MARC_SPLITS, lang, source_lang):
-            if (root / f"dataset_{lang}_{name}.json").is_file():
-                yield from _marc_file(root / f"dataset_{lang}_{name}.json", split, lang)
+        files = [(root / f"dataset_{lang}_{name}.json", split)
+                 for name, split in _wanted(MARC_SPLITS, lang, source_lang)]
+        if any(path.is_file() for path, _ in files):
+            with language_files(lang):
+                for path, split in files:
+                    yield from _marc_file(path, split, lang)
 
 
 def _marc_file(path: Path, split: str, lang: str) -> Iterator[Record]:
     """One review per JSON line; the text is `review_body` alone. The title is left out: it is a short summary
     written by the same reviewer, often restating the rating, and the paper classifies review texts."""
-    for number, line in read_lines(path):
+    for number, line in read_split_file(path, HOW_TO_LOCAL):
         if line.strip():
             where = f"{path}:{number}"
             review = _review(line, where)
-            stars = str(review["stars"])  # a string in the release, an integer in some copies
+            stars = str(label_text(review["stars"]))  # a string in the release, an integer in some copies
             if stars not in STARS:
-                raise ValueError(f"{where}: stars {review['stars']!r} is not a MARC rating; valid: 1 to 5")
+                raise DataError(f"{where}: stars {review['stars']!r} is not a MARC rating; valid: 1 to 5")
             yield split, lang, str(review["review_id"]), review["review_body"], STARS[stars], where
 
 
@@ -135,10 +144,10 @@ def _review(line: str, where: str) -> dict:
     try:
         review = json.loads(line)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{where}: malformed JSON ({err.msg}); a MARC line holds one review object") from None
+        raise DataError(f"{where}: malformed JSON ({err.msg}); a MARC line holds one review object") from None
     missing = [k for k in ("review_id", "stars", "review_body") if not isinstance(review, dict) or k not in review]
     if missing:
-        raise ValueError(f"{where}: missing fields {missing}; a MARC review needs review_id, stars and review_body")
+        raise DataError(f"{where}: missing fields {missing}; a MARC review needs review_id, stars and review_body")
     return review
 
 

@@ -13,10 +13,11 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 
+from ..io import DataError
 from . import hub as hf
 from . import pairtask
 from .pairtask import PairFormat, Record
-from .schema import DatasetUnavailable, TaskData
+from .schema import TaskData, language_files, require_files
 from .tsv import read_rows
 
 TASK = "xnli"
@@ -36,7 +37,7 @@ def _label(value: str | int, where: str) -> int:
     if isinstance(value, int) and 0 <= value < len(LABELS):
         return value
     valid = ", ".join(f"{i} {name}" for i, name in enumerate(LABELS))
-    raise ValueError(f"{where}: label {value!r} is not an XNLI label; valid: {valid} (or 'contradictory')")
+    raise DataError(f"{where}: label {value!r} is not an XNLI label; valid: {valid} (or 'contradictory')")
 
 
 def _local_sources(root: Path, wanted: list[str], others: list[str], source_lang: str):
@@ -45,22 +46,17 @@ def _local_sources(root: Path, wanted: list[str], others: list[str], source_lang
     evaluation = {split: root / "XNLI-1.0" / f"xnli.{split}.tsv" for split in ("dev", "test")}
     mt = root / "XNLI-MT-1.0" / "multinli"
     multinli = root / "multinli_1.0" / "multinli_1.0_train.txt"
+    shared: dict[Path, str | None] = {path: None for path in evaluation.values()}
     if not mt.is_dir() and multinli.is_file() and source_lang == "en":
-        _require(root, [*evaluation.values(), multinli])
+        require_files("XNLI", root, {**shared, multinli: None}, source_lang, HOW_TO_LOCAL)
         train, translated = _multinli_records(multinli), {}
     else:
         files = {lang: mt / f"multinli.train.{lang}.tsv" for lang in [source_lang, *others]}
-        _require(root, [*evaluation.values(), *files.values()])
+        require_files("XNLI", root, {**shared, **{path: lang for lang, path in files.items()}}, source_lang,
+                      HOW_TO_LOCAL)
         train = _mt_records(files.pop(source_lang), source_lang)
         translated = {lang: _mt_records(path, lang) for lang, path in files.items()}
     return train, translated, {split: _xnli_records(path, wanted) for split, path in evaluation.items()}
-
-
-def _require(root: Path, paths: list[Path]) -> None:
-    """Fail before reading anything when the folder or a file is missing, naming it and how to get it."""
-    missing = [root] if not root.is_dir() else [path for path in paths if not path.is_file()]
-    if missing:
-        raise DatasetUnavailable(f"XNLI: {', '.join(map(str, missing))} not found. {HOW_TO_LOCAL}")
 
 
 def _xnli_records(path: Path, wanted: list[str]) -> Iterator[Record]:
@@ -74,8 +70,9 @@ def _xnli_records(path: Path, wanted: list[str]) -> Iterator[Record]:
 
 def _mt_records(path: Path, lang: str) -> Iterator[Record]:
     """Rows of an XNLI-MT training file (`premise hypo label`), keyed by row index for line alignment."""
-    for index, (line, row) in enumerate(read_rows(path, ("premise", "hypo", "label"))):
-        yield lang, str(index), row["premise"], row["hypo"], row["label"], f"{path}:{line}"
+    with language_files(lang):
+        for index, (line, row) in enumerate(read_rows(path, ("premise", "hypo", "label"))):
+            yield lang, str(index), row["premise"], row["hypo"], row["label"], f"{path}:{line}"
 
 
 def _multinli_records(path: Path) -> Iterator[Record]:
