@@ -49,6 +49,7 @@ def _erm(folder, nocue: bool = True) -> None:
         *[["erm", task, seed, "prediction", "cue_flip_rate", flips]
           for task, seed, flips in (("mldoc", 0, 0.5), ("mldoc", 1, 0.3), ("pawsx", 0, 0.1), ("pawsx", 1, 0.1))],
         ["erm", "mldoc", 0, "h", "cue_flip_rate", 0.99],  # another space: not the prediction's flip rate
+        ["erm", "mldoc", 0, "h", "heldout_retrieval", 0.5], ["erm", "mldoc", 1, "h", "heldout_retrieval", 0.7],
     ])
     _write(erm / "runs.csv", RUN_HEADER, [["erm", t, s, 0.9, ""] for t in ("mldoc", "pawsx") for s in (0, 1)])
 
@@ -81,6 +82,7 @@ def test_health_figures_and_checks_by_hand(folders):
     assert mldoc["erm_source_nocue"] == pytest.approx(0.925)
     assert mldoc["erm_target"] == pytest.approx(0.7)  # seeds (0.6 + 0.8) / 2, (0.7 + 0.7) / 2
     assert mldoc["erm_cue_flip"] == pytest.approx(0.4)
+    assert mldoc["erm_retrieval"] == pytest.approx(0.6) and pawsx["erm_retrieval"] is None  # pawsx: not measured
     # (a) 0.825 ≥ 0.5 · 0.9; (b) 0.6 ≥ 0.5 · 0.825; (c) 0.4 ≥ 0.2
     assert (mldoc["learnable"], mldoc["transfers"], mldoc["uses_cue"]) == (True, True, True)
     assert pawsx["chance"] == pytest.approx(2 / 3, abs=1e-6)
@@ -113,5 +115,5 @@ def test_health_json_and_section(folders):
     assert all(0 <= v <= 1 for t in written["tasks"].values() for k, v in t.items() if isinstance(v, float))
     assert section.startswith("## Health of this run")
     row = next(line for line in section.splitlines() if line.startswith("| pawsx"))
-    assert row == "| pawsx | 0.667 | 0.900 | 0.667 | 0.100 | yes | **no** | **no** |"
+    assert row == "| pawsx | 0.667 | 0.900 | 0.667 | 0.100 | n/a | yes | **no** | **no** |"
     assert "flagged collapsed or diverged: 2" in section and "retrieval of the pretrained encoder" in section

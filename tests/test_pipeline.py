@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -102,6 +103,8 @@ def test_repro_writes_the_evidence_beyond_the_paper(project):
     assert {(v, cue, "cue_flip_rate") for v in ("erm", "proposed") for cue in (0.0, 0.9)} <= sweep
     anchors = _csv(report / "anchors.csv")
     assert ("mBERT", "xnli", "65.4") in {(r["model"], r["task"], r["published"]) for r in anchors}
+    health = json.loads((report / "health.json").read_text())
+    assert 0.0 <= health["tasks"]["mldoc"]["erm_retrieval"] <= 1.0  # the fine-tuned encoder on held-out pairs
     for run in (project / "data" / "models" / "proposed" / "mldoc").glob("seed*"):
         assert (run / "model.pt").exists() and (run / "model_target_dev.pt").exists()
 

@@ -387,7 +387,7 @@ def test_report_stage_writes_health_json(stage_run):
     assert health["tasks"]["mldoc"]["chance"] == pytest.approx(0.1)
     assert health["tasks"]["mldoc"]["erm_cue_flip"] == pytest.approx(0.3)
     assert set(health["tasks"]["pawsx"]) == {"chance", "erm_source_nocue", "erm_target", "erm_cue_flip",
-                                             "learnable", "transfers", "uses_cue"}
+                                             "erm_retrieval", "learnable", "transfers", "uses_cue"}
     assert json.loads((stage_run / "no_pretrain" / "health.json").read_text())["pretrain_retrieval"] is None
 
 

@@ -62,6 +62,7 @@ RANGES = {
     "train.encoder_lr_scale": "(0, 1]",
     "variants.*.weights.*": "[0, inf)",
     "evaluate.seed": "[0, inf)", "evaluate.probe_max_iter": "[1, inf)", "evaluate.cluster_meanings": "[2, inf)",
+    "evaluate.retrieval_pairs": "[0, inf)",
     "sweep.cue_strengths[]": "[0, 1]",
     "report.significance.n_boot": "[100, inf)", "report.significance.level": "(0, 1)",
     "report.significance.seed": "[0, inf)",
@@ -233,6 +234,8 @@ class EvaluateConfig:
     seed: int = 0
     probe_max_iter: int = 1000
     cluster_meanings: int = 50
+    retrieval_pairs: int = 200  # held-out parallel pairs per target language for the fine-tuned encoder's retrieval
+                                # (0 = not measured)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ Outputs are long-format rows (`variant, task, seed, lang, metric, value` and
 the weights selected on the target dev sets (an oracle, `scores_target_dev.csv`), a task probe beside the
 language probe on every space, one row per test counterfactual (its kind, chrF against x, and whether the
 prediction held), and on the embedded benchmark the share of source test predictions that flip when only the
-planted cue is removed, and the scores on that cue-free source test (`scores_nocue.csv`).
+planted cue is removed, and the scores on that cue-free source test (`scores_nocue.csv`). Where the raw folder
+holds held-out parallel pairs, the fine-tuned encoder's English→target retrieval on them (`heldout_retrieval`, the
+mean over target languages): how much of pretraining's alignment fine-tuning on the source kept, with no task label.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .metrics import (
     task_scores,
 )
 from .model import XcrlModel, load_encoder
+from .pretrain import heldout_retrieval, read_parallel
 from .raw import read_meta, task_meta
 from .selection import CRITERIA, HONEST
 from .tokens import has_split, load_eval_set, load_tokens
@@ -106,6 +109,23 @@ def _counterfactual_rows(key: dict, tokens_dir: Path, pred_x: np.ndarray, pred_c
             for rid, lang, kind, chrf, a, b in zip(cf["id"], cf["lang"], cf["kind"], cf["chrf"], pred_x, pred_cf)]
 
 
+def _retrieval_rows(key: dict, model: XcrlModel, encoder_path: str, raw_dir: Path, cfg: EvaluateConfig) -> list[dict]:
+    """`heldout_retrieval` of the fine-tuned encoder on the first `cfg.retrieval_pairs` held-out pairs of each target
+    language (mean over languages); none when the raw folder has no held-out pairs or the figure is off."""
+    from transformers import AutoTokenizer
+
+    per_lang: dict[str, list[dict]] = {}
+    for row in read_parallel(raw_dir / "corpus", "heldout"):
+        per_lang.setdefault(row["lang"], []).append(row)
+    pairs = [row for rows in per_lang.values() for row in rows[: cfg.retrieval_pairs]]
+    if not pairs:
+        return []
+    tokenizer = AutoTokenizer.from_pretrained(encoder_path)
+    accuracy = heldout_retrieval(model.encoder, tokenizer, pairs, model.encoder.config.max_position_embeddings - 2)
+    return [{**key, "space": "h", "metric": "heldout_retrieval",
+             "value": float(np.mean(list(accuracy["retrieval"].values())))}]
+
+
 def evaluate_run(
     run_dir: Path, raw_dir: Path, tokens_dir: Path, key: dict, cfg: EvaluateConfig, batch_size: int = 128
 ) -> RunResult:
@@ -139,6 +159,7 @@ def evaluate_run(
          "value": counterfactual_consistency(pred_of_x, pred_cf)}
     )
     result.counterfactuals = _counterfactual_rows(key, tokens_dir, pred_of_x, pred_cf)
+    result.representations += _retrieval_rows(key, model, config["model"]["encoder"], raw_dir, cfg)
     if has_split(tokens_dir, "test_nocue"):
         pred_nocue, nocue_ids, _ = _predict(model, tokens_dir, "test_nocue", lang_index, batch_size, pad_id)
         flips = 1.0 - counterfactual_consistency(_matched(pred, test_ids, nocue_ids), pred_nocue)

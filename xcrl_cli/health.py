@@ -9,7 +9,9 @@ The paper's claims are about transfer and about a spurious cue. A run tests them
 (c) ERM uses the cue: at least a fifth of its English test predictions flip when only the particle is removed,
     `erm_cue_flip ≥ 0.2` (without a shortcut taken there is nothing for the causal terms to remove).
 Beside them: every run the pipeline trained (main and sweep) and how many training flagged as collapsed or diverged,
-the number of seeds, and the encoder's English→target retrieval from pretraining (a figure that uses no task label).
+the number of seeds, and the encoder's English→target retrieval from pretraining and, per task, after ERM's
+fine-tuning (`erm_retrieval`): figures that use no task label, the second showing how much alignment fine-tuning on
+English alone leaves.
 
 `chance` is the best constant prediction's task metric on the target test sets (`chance.py`). Every score is a
 fraction in [0, 1]; a value the run cannot give (no cue-free test on real data, no ERM run, no pretraining metrics)
@@ -36,7 +38,7 @@ TRANSFERS = 0.5  # (b): share of the English margin over chance that the targets
 USES_CUE = 0.2  # (c): share of English predictions the particle alone must flip
 CHECKS = {"learnable": "(a) learnable in English", "transfers": "(b) ERM transfers", "uses_cue": "(c) ERM uses the cue"}
 MEASURES = {"chance": "Chance", "erm_source_nocue": "ERM, English without the cue", "erm_target": "ERM, targets",
-            "erm_cue_flip": "ERM predictions the cue flips"}
+            "erm_cue_flip": "ERM predictions the cue flips", "erm_retrieval": "ERM's encoder, en→target retrieval"}
 
 
 def _mean(per_seed: Mapping[int, float] | None) -> float | None:
@@ -44,7 +46,7 @@ def _mean(per_seed: Mapping[int, float] | None) -> float | None:
 
 
 def _checks(m: Mapping[str, float | None]) -> dict[str, bool | None]:
-    chance, source, target, flips = (m[k] for k in MEASURES)
+    chance, source, target, flips = (m[k] for k in ("chance", "erm_source_nocue", "erm_target", "erm_cue_flip"))
     return {"learnable": None if None in (chance, source) else source - chance >= LEARNABLE * (1 - chance),
             "transfers": None if None in (chance, source, target) else
             target - chance >= TRANSFERS * (source - chance),
@@ -52,17 +54,22 @@ def _checks(m: Mapping[str, float | None]) -> dict[str, bool | None]:
 
 
 def _baseline_measures(folder: Path, task: str, metric: str, cfg: ReportConfig) -> dict[str, float | None]:
-    """ERM's target average, cue-free English score and cue-flip rate on `task`, means over seeds; None if absent."""
+    """ERM's target average, cue-free English score, cue-flip rate and fine-tuned retrieval on `task`, means over
+    seeds; None if absent."""
     def table(name: str, columns: tuple[str, ...]) -> dict:
         return read_long(folder / name, columns) if (folder / name).exists() else {}
 
     scores, nocue = table("scores.csv", SCORE_COLUMNS), table("scores_nocue.csv", SCORE_COLUMNS)
     reps = table("representations.csv", REPR_COLUMNS)
-    flips = {k[2]: v for k, v in reps.items() if k[1] == task and k[3:] == ("prediction", "cue_flip_rate")}
+
+    def per_seed(space: str, name: str) -> dict[int, float]:
+        return {k[2]: v for k, v in reps.items() if k[1] == task and k[3:] == (space, name)}
+
     return {"erm_source_nocue": _mean(task_per_seed(nocue, folder / "scores_nocue.csv", BASELINE, task, metric,
                                                     [cfg.source_lang])),
             "erm_target": _mean(task_per_seed(scores, folder / "scores.csv", BASELINE, task, metric, cfg.targets)),
-            "erm_cue_flip": _mean(flips)}
+            "erm_cue_flip": _mean(per_seed("prediction", "cue_flip_rate")),
+            "erm_retrieval": _mean(per_seed("h", "heldout_retrieval"))}
 
 
 def _runs(folders: Sequence[Path]) -> list[dict]:
