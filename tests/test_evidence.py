@@ -24,7 +24,7 @@ LABELS = GoldLabels({}, {"xnli": 3})  # the claims read no test labels
     ({"tasks": {"tasks": ["mldoc"]}}, "one-key map"),
     ({"variants": {"variant": ["nope"]}}, "'nope' is not one of"),
     ({"tasks": {"task": ["ner"]}}, "'ner' is not one of"),
-    ({"cue_strengths": [0.0, 0.9]}, "benchmark.cue_strength"),
+    ({"cue_strengths": [0.0, 0.7]}, "benchmark.cue_strength"),
     ({"cue_strengths": [1.5]}, "outside the allowed range"),
 ])
 def test_sweep_params_are_checked_naming_the_key(change, message):
