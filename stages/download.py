@@ -23,7 +23,7 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
               help="Write the rows read, kept and skipped per dataset, split and language here (JSON).")
 def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str, ...],
              cue_strength: float | None, metrics: Path | None) -> None:
-    """Build or read the datasets of every task: `embedded` generates the embedded benchmark (README: "The embedded benchmark"), `real` reads
+    """Build or read the datasets of every task: `embedded` generates the embedded benchmark (docs/benchmark.md), `real` reads
     XNLI, PAWS-X, MLDoc and multilingual sentiment from the Hub or local copies. data/raw is replaced whole or not
     at all. Prints the rows read, kept and skipped per dataset, split and language (also written to --metrics).
 

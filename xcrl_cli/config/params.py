@@ -109,7 +109,7 @@ class DictionarySource:
 
 @dataclass(frozen=True)
 class DatasetsParams:
-    """The paper's datasets, read when data.source is `real` (README: "The paper's datasets")."""
+    """The paper's datasets, read when data.source is `real` (docs/paper-scale.md)."""
 
     xnli: HubOrLocal = field(default_factory=HubOrLocal)
     pawsx: HubOrLocal = field(default_factory=HubOrLocal)

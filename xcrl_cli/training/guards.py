@@ -2,7 +2,7 @@
 in silently.
 
 Two failures are known from fine-tuning this kind of model. (1) Collapse to one class, a known failure of XLM-R
-fine-tuning (and of the causal gate closing, README "The model and the variants"): after warm-up the source-dev
+fine-tuning (and of the causal gate closing, docs/method.md): after warm-up the source-dev
 accuracy never rises above the majority-class rate. (2) A language discriminator that diverges: under gradient
 reversal the encoder can win so completely that the discriminator's cross-entropy climbs far above chance, ln L.
 """
