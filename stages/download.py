@@ -23,7 +23,7 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
               help="Write the rows read, kept and skipped per dataset, split and language here (JSON).")
 def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str, ...],
              cue_strength: float | None, metrics: Path | None) -> None:
-    """Build or read the datasets of every task: `embedded` generates the embedded benchmark (README: "The embedded benchmark"), `real` reads
+    """Build or read the datasets of every task: `embedded` generates the embedded benchmark (docs/benchmark.md), `real` reads
     XNLI, PAWS-X, MLDoc and multilingual sentiment from the Hub or local copies. data/raw is replaced whole or not
     at all. Prints the rows read, kept and skipped per dataset, split and language (also written to --metrics).
 
@@ -50,7 +50,7 @@ def _print_report(report: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from xcrl_cli.sources import report_rows
+    from xcrl_cli.data.sources import report_rows
 
     table = Table(title="rows read, kept and skipped")
     for column in ("dataset", "split", "language", "read", "kept", "skipped"):
@@ -63,9 +63,9 @@ def _print_report(report: dict) -> None:
 def _embedded(p, tasks: tuple[str, ...], out: Path, cue_strength: float | None) -> dict:
     from dataclasses import asdict
 
-    from xcrl_cli.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
-    from xcrl_cli.lexicon import LANGUAGE_CODES
-    from xcrl_cli.sources import embedded_report
+    from xcrl_cli.config.languages import LANGUAGE_CODES
+    from xcrl_cli.data.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
+    from xcrl_cli.data.sources import embedded_report
 
     bench = asdict(p.benchmark)
     if cue_strength is not None:
@@ -85,7 +85,7 @@ def _embedded(p, tasks: tuple[str, ...], out: Path, cue_strength: float | None) 
 
 
 def _real(p, tasks: tuple[str, ...], optional: tuple[str, ...], out: Path) -> dict:
-    from xcrl_cli.sources import download_report, load_real, write_real
+    from xcrl_cli.data.sources import download_report, load_real, write_real
 
     data = load_real(p, tasks, optional, echo=click.echo)
     meta = write_real(p, data, out)

@@ -25,11 +25,11 @@ def evaluate(params_path, variants, tasks, models, raw, tokens_dir, out) -> None
     `train.workers` runs are evaluated side by side, as they are trained."""
     import functools
 
-    from xcrl_cli.evaluate import evaluate_run, write_results
-    from xcrl_cli.inference import resolve_device
+    from xcrl_cli.data.raw import is_not_run
+    from xcrl_cli.evaluation.evaluate import evaluate_run, write_results
     from xcrl_cli.progress import progress_bar
-    from xcrl_cli.raw import is_not_run
-    from xcrl_cli.workers import run_side_by_side
+    from xcrl_cli.training.inference import resolve_device
+    from xcrl_cli.training.workers import run_side_by_side
 
     p = load(params_path)
     for variant in variants:

@@ -20,8 +20,8 @@ def pairs(params_path: Path, tasks: tuple[str, ...], raw: Path, out: Path, metri
     """Build translation pairs and counterfactuals for each task in data.tasks."""
     from dataclasses import asdict
 
+    from xcrl_cli.data.pairs import PairsConfig, build_pairs, describe_stats
     from xcrl_cli.io import atomic_dir, write_json
-    from xcrl_cli.pairs import PairsConfig, build_pairs, describe_stats
 
     p = load(params_path)
     cfg = PairsConfig(**asdict(p.pairs))

@@ -24,7 +24,7 @@ def pretrain(params_path: Path, corpus: Path, out: Path, metrics: Path) -> None:
     pooled InfoNCE between the two sides of each parallel pair), or, when pretrain.init names a hub model, save a
     local snapshot of it. Either way the encoder is scored on English→target retrieval of the held-out pairs."""
     from xcrl_cli.io import write_json
-    from xcrl_cli.pretrain import pretrain_encoder, read_parallel, snapshot_encoder
+    from xcrl_cli.model.pretrain import pretrain_encoder, read_parallel, snapshot_encoder
 
     p = load(params_path)
     with user_errors():

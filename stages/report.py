@@ -27,14 +27,16 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
     constant-predictor row, the run's health (health.json: can it test the claims at all?), the evidence beyond
     them (significance, selection, probes, counterfactuals, cue sweep, anchors, claims) and one self-contained
     report.html."""
-    from xcrl_cli.chance import gold_labels
-    from xcrl_cli.evidence import EvidenceInputs, render_evidence
-    from xcrl_cli.health import render_health
-    from xcrl_cli.html_report import render_html
+    from xcrl_cli.data.raw import read_meta
+    from xcrl_cli.evaluation.chance import gold_labels
+    from xcrl_cli.evaluation.significance import read_predictions
     from xcrl_cli.io import atomic_dir
-    from xcrl_cli.raw import read_meta
-    from xcrl_cli.report import ReportConfig, merge_long_csv, render_report
-    from xcrl_cli.significance import read_predictions
+    from xcrl_cli.report.cells import ReportConfig
+    from xcrl_cli.report.evidence import EvidenceInputs, render_evidence
+    from xcrl_cli.report.health import render_health
+    from xcrl_cli.report.html_report import render_html
+    from xcrl_cli.report.inputs import merge_long_csv
+    from xcrl_cli.report.tables import render_report
 
     p = load(params_path)
     variants = list(dict.fromkeys(v for rows in [*p.report.tables.values(), p.report.figure3] for v in rows))

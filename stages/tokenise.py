@@ -22,9 +22,9 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
 def tokenise(params_path: Path, tasks: tuple[str, ...], raw: Path, pairs_dir: Path, out: Path,
              metrics: Path | None) -> None:
     """Tokenise with model.encoder's tokenizer, truncating at train.max_length; `train` and `evaluate` read this."""
+    from xcrl_cli.data.raw import is_not_run, read_meta, write_not_run
     from xcrl_cli.io import atomic_dir, write_json
-    from xcrl_cli.raw import is_not_run, read_meta, write_not_run
-    from xcrl_cli.tokens import tokenise_task
+    from xcrl_cli.training.tokens import tokenise_task
 
     p = load(params_path)
     counts = {}

@@ -36,9 +36,9 @@ DIR = click.Path(file_okay=False, path_type=Path)
 def train(params_path, tasks, variants, seeds, raw, tokens_dir, out, live_root, checkpoints) -> None:
     """Train the model with each variant's loss terms, on source-language labels only; with a task whose dataset
     is absent, write its "not run" marker instead."""
+    from xcrl_cli.data.raw import not_run_reason, read_meta, write_not_run
     from xcrl_cli.io import atomic_dir
-    from xcrl_cli.raw import not_run_reason, read_meta, write_not_run
-    from xcrl_cli.train import train_runs
+    from xcrl_cli.training.train import train_runs
 
     p = load(params_path)
     tasks = selected_tasks(p, tasks)

@@ -22,7 +22,7 @@ REAL = Path(os.environ.get("XCRL_REAL_DATA", ROOT.parent / "shared" / "data" / "
 def tiny_encoder(tmp_path_factory) -> Path:
     """A 2-layer, hidden-32 XLM-R with its tokenizer, pretrained for a few steps on a generated corpus."""
     from xcrl_cli.config import PretrainConfig
-    from xcrl_cli.pretrain import pretrain_encoder
+    from xcrl_cli.model.pretrain import pretrain_encoder
 
     corpus = tmp_path_factory.mktemp("corpus")
     words = ["market", "bank", "vote", "rain", "good", "bad", "runs", "sees", "the", "a", "not", "city"]

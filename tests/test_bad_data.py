@@ -218,7 +218,8 @@ def test_download_counts_match_the_real_sample_files(tmp_path):
         return len([line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()])
 
     names = {"train": "train", "val": "dev", "test": "test"}
-    from xcrl_cli.corpora.schema import LANGUAGE_NAMES, ISO639_3
+    from xcrl_cli.config.languages import LANGUAGE_NAMES
+    from xcrl_cli.data.corpora.schema import ISO639_3
 
     for lang in ("en", "de", "fr", "es", "ar", "hi"):
         for split, ours in names.items():

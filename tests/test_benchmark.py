@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xcrl_cli.benchmark import (
+from xcrl_cli.config.languages import LANGUAGE_CODES
+from xcrl_cli.data.benchmark import (
     SAMPLERS,
     TASK_LABELS,
     BenchmarkConfig,
@@ -19,11 +20,10 @@ from xcrl_cli.benchmark import (
     sample_meaning,
     write_benchmark,
 )
-from xcrl_cli.lexicon import (
+from xcrl_cli.data.lexicon import (
     ANTONYMS,
     HYPERNYM_OF,
     HYPERNYMS,
-    LANGUAGE_CODES,
     NEGATIVE,
     POSITIVE,
     TOPIC_NOUNS,

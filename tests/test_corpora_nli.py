@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import real_dir
 
-from xcrl_cli.corpora import hub, pawsx, xnli
-from xcrl_cli.corpora.schema import DatasetUnavailable
-from xcrl_cli.corpora.tsv import read_rows
+from xcrl_cli.data.corpora import hub, pawsx, xnli
+from xcrl_cli.data.corpora.schema import DatasetUnavailable
+from xcrl_cli.data.corpora.tsv import read_rows
 
 XNLI_LANGS = ["ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh"]
 PAWSX_LANGS = ["de", "en", "es", "fr", "ja", "ko", "zh"]

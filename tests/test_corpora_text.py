@@ -15,8 +15,8 @@ import datasets
 import pytest
 from conftest import real_dir, write_mldoc
 
-from xcrl_cli.corpora import dictionaries, hub, mldoc, parallel, sentiment
-from xcrl_cli.corpora.schema import DatasetUnavailable
+from xcrl_cli.data.corpora import dictionaries, hub, mldoc, parallel, sentiment
+from xcrl_cli.data.corpora.schema import DatasetUnavailable
 
 UMSAB_LANGS = ["ar", "en", "fr", "de", "hi", "es"]
 TARGETS = ["de", "fr", "es", "zh", "ar", "hi", "sw"]

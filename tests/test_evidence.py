@@ -9,12 +9,12 @@ import torch
 import yaml
 from conftest import ROOT
 
-from xcrl_cli.chance import GoldLabels
 from xcrl_cli.config import ConfigError, SignificanceParams, parse_params
-from xcrl_cli.evidence import EvidenceInputs, claims, resampled
-from xcrl_cli.report import ReportConfig, Stat
-from xcrl_cli.selection import improved, record
-from xcrl_cli.significance import Comparison
+from xcrl_cli.evaluation.chance import GoldLabels
+from xcrl_cli.evaluation.significance import Comparison
+from xcrl_cli.report.cells import ReportConfig, Stat
+from xcrl_cli.report.evidence import EvidenceInputs, claims, resampled
+from xcrl_cli.training.selection import improved, record
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
 LABELS = GoldLabels({}, {"xnli": 3})  # the claims read no test labels

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from xcrl_cli.chance import GoldLabels
-from xcrl_cli.health import health, render_health
+from xcrl_cli.evaluation.chance import GoldLabels
 from xcrl_cli.io import dumps_csv
-from xcrl_cli.report import ReportConfig
+from xcrl_cli.report.cells import ReportConfig
+from xcrl_cli.report.health import health, render_health
 
 SCORE_HEADER = ["variant", "task", "seed", "lang", "metric", "value"]
 REPR_HEADER = ["variant", "task", "seed", "space", "metric", "value"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from browser import chromium, displayed, run_chromium
 
-from xcrl_cli.html_report import render_html
+from xcrl_cli.report.html_report import render_html
 
 # (file, width px, height px): different sizes, so that swapped or re-scaled figures are caught.
 FIGURES = [("figure1.png", 300, 200), ("figure2.png", 400, 250)]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from xcrl_cli.config import ALIGN_MODES, ModelConfig
-from xcrl_cli.losses import (
+from xcrl_cli.model.losses import (
     ALIGN_DISTANCES,
     LOSSES,
     Segments,
@@ -22,7 +22,7 @@ from xcrl_cli.losses import (
     sem_loss,
     task_loss,
 )
-from xcrl_cli.model import ModelOutput
+from xcrl_cli.model.model import ModelOutput
 
 OPTS = ModelConfig(orth_mode="per_sample", align_mode="coral", temperature=1.0)
 LITERAL = ModelConfig(distance="squared", align_mode="coral_literal", align_min_per_lang=2)

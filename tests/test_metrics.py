@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xcrl_cli.metrics import clustering_purity, language_id_accuracy, task_probe_accuracy
+from xcrl_cli.evaluation.metrics import clustering_purity, language_id_accuracy, task_probe_accuracy
 
 
 def _parallel(n_meanings: int = 6, langs=("en", "de", "fr")):

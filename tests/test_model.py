@@ -10,12 +10,12 @@ import torch
 from conftest import ROOT
 from torch import nn
 
-from xcrl_cli.adversary import grl_coefficient, reverse_grad
-from xcrl_cli.batches import Batch, TrainSet, encode, train_batch
 from xcrl_cli.config import ModelConfig, Variant, load_params
-from xcrl_cli.gate import CausalGate
-from xcrl_cli.losses import Segments, needed_segments, total_loss
-from xcrl_cli.model import XcrlModel, build_model
+from xcrl_cli.model.adversary import grl_coefficient, reverse_grad
+from xcrl_cli.model.gate import CausalGate
+from xcrl_cli.model.losses import Segments, needed_segments, total_loss
+from xcrl_cli.model.model import XcrlModel, build_model
+from xcrl_cli.training.batches import Batch, TrainSet, encode, train_batch
 
 VARIANTS = list(load_params(ROOT / "params.yaml").variants)
 

@@ -6,8 +6,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xcrl_cli.counterfactuals import CounterfactualContext, Surface, sample_counterfactual
-from xcrl_cli.pairs import COUNTERFACTUAL_KINDS, PairsConfig, build_pairs, describe_stats, load_muse, word_tokenizer
+from xcrl_cli.data.counterfactuals import CounterfactualContext, Surface, sample_counterfactual
+from xcrl_cli.data.pairs import (
+    COUNTERFACTUAL_KINDS,
+    PairsConfig,
+    build_pairs,
+    describe_stats,
+    load_muse,
+    word_tokenizer,
+)
 
 REAL_MUSE = Path("/work/shared/data/real/muse")
 

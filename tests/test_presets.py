@@ -8,9 +8,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
-from xcrl_cli import presets
 from xcrl_cli.cli import main
-from xcrl_cli.config import ConfigError, load_yaml, parse_params
+from xcrl_cli.config import ConfigError, load_yaml, parse_params, presets
 
 
 def _default() -> dict:

@@ -13,11 +13,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT
 
-from xcrl_cli.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
 from xcrl_cli.cli import main
-from xcrl_cli.lexicon import get_language
-from xcrl_cli.metrics import retrieval_accuracy
-from xcrl_cli.pretrain import read_parallel
+from xcrl_cli.data.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
+from xcrl_cli.data.lexicon import get_language
+from xcrl_cli.model.pretrain import read_parallel, retrieval_accuracy
 
 SMALL = BenchmarkConfig(seed=5, train_size=8, dev_size=4, test_size=4, corpus_size=40, low_resource_fraction=0.25,
                         parallel_size=2000, retrieval_size=30)
@@ -141,7 +140,7 @@ def test_pretrain_without_a_parallel_corpus_is_masked_lm_only(tmp_path):
 
 def test_two_runs_write_the_same_bytes(tiny_parallel, tmp_path):
     from xcrl_cli.config import PretrainConfig
-    from xcrl_cli.pretrain import pretrain_encoder
+    from xcrl_cli.model.pretrain import pretrain_encoder
 
     cfg = PretrainConfig(vocab_size=400, hidden_size=32, intermediate_size=64, max_length=32, steps=10,
                          batch_size=16, corpus_batch_size=8)

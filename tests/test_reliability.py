@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from xcrl_cli.cli import main
 from xcrl_cli.config import RANGES, ConfigError, load_yaml, parse_params
-from xcrl_cli.guards import collapse_flags
+from xcrl_cli.training.guards import collapse_flags
 
 pytestmark = pytest.mark.reliability
 
@@ -57,7 +57,7 @@ def _set(raw: dict, key: str, value) -> dict:
 
 def _below_range(key: str) -> float | None:
     """A value just outside the lower bound RANGES allows for `key`, or None when it has none."""
-    from xcrl_cli.config import _range_key
+    from xcrl_cli.config.validation import _range_key
 
     pattern = _range_key(key)
     if pattern is None:
@@ -115,7 +115,7 @@ def test_every_invalid_params_mutation_is_refused_before_training_naming_the_key
 
 
 def test_the_unmutated_params_are_accepted_and_every_numeric_key_has_a_range():
-    from xcrl_cli.config import _range_key
+    from xcrl_cli.config.validation import _range_key
 
     parse_params(copy.deepcopy(BASE))
     assert [k for k in NUMERIC if _range_key(k) is None] == []

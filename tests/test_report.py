@@ -11,8 +11,10 @@ import math
 import numpy as np
 import pytest
 
-from xcrl_cli.chance import GoldLabels, gold_labels
-from xcrl_cli.report import ReportConfig, ReportError, load_paper_values, render_report
+from xcrl_cli.evaluation.chance import GoldLabels, gold_labels
+from xcrl_cli.report.cells import ReportConfig
+from xcrl_cli.report.inputs import ReportError, load_paper_values
+from xcrl_cli.report.tables import render_report
 
 SQRT2 = math.sqrt(2.0)
 
@@ -297,8 +299,8 @@ STAGE_LANGS, STAGE_TASKS, STAGE_SEEDS = ("en", "de", "sw"), {"mldoc": 4, "pawsx"
 
 def _evaluation(variants, tasks, skill: dict[str, float], folder, rng) -> None:
     """Evaluation folders as `evaluate` writes them (its own writer), from random predictions of a given skill."""
-    from xcrl_cli.evaluate import RunResult, write_results
-    from xcrl_cli.metrics import task_scores
+    from xcrl_cli.evaluation.evaluate import RunResult, write_results
+    from xcrl_cli.evaluation.metrics import task_scores
 
     for v in variants:
         results = []

@@ -10,12 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from xcrl_cli.significance import (
-    AVERAGE,
-    compare,
-    read_predictions,
-    replicate_differences,
-)
+from xcrl_cli.evaluation.significance import AVERAGE, compare, read_predictions, replicate_differences
 
 LANGS = ("de", "fr", "sw")
 

@@ -20,10 +20,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT, run_cmd
 
-from xcrl_cli.batches import encode, length_grouped_batches
 from xcrl_cli.cli import main
 from xcrl_cli.io import read_jsonl
-from xcrl_cli.tokens import load_eval_set, load_train_set
+from xcrl_cli.training.batches import encode, length_grouped_batches
+from xcrl_cli.training.tokens import load_eval_set, load_train_set
 
 TASK = "sentiment"
 TINY = {
@@ -117,9 +117,9 @@ def test_length_grouped_batches_cover_every_example_once_and_pad_little():
 
 def test_gradient_accumulation_over_two_half_batches_equals_one_full_batch(task_dir, params):
     """ERM's loss is a per-example mean, so 2 × 8 examples accumulated must give the gradient of 16 at once."""
-    from xcrl_cli.losses import needed_segments
-    from xcrl_cli.model import build_model
-    from xcrl_cli.train import make_accelerator, optimisation_step
+    from xcrl_cli.model.losses import needed_segments
+    from xcrl_cli.model.model import build_model
+    from xcrl_cli.training.train import make_accelerator, optimisation_step
 
     data = load_train_set(task_dir / "tokens" / TASK, _lang_index(task_dir))
     variant = params.variant("erm")
@@ -139,7 +139,7 @@ def test_gradient_accumulation_over_two_half_batches_equals_one_full_batch(task_
 
 
 def test_side_by_side_runs_jobs_in_worker_processes_returns_their_results_and_reports_failures(tmp_path):
-    from xcrl_cli.workers import run_side_by_side
+    from xcrl_cli.training.workers import run_side_by_side
 
     def pid(name: str) -> int:
         (tmp_path / name).write_text(name)
@@ -163,7 +163,7 @@ def test_side_by_side_runs_jobs_in_worker_processes_returns_their_results_and_re
 def test_side_by_side_starts_the_next_job_as_soon_as_a_slot_frees(tmp_path):
     """One long job and three short ones on 2 workers: the short ones run one after another beside the long one
     (in waves of 2, job 3 would wait for the long job 1 to end)."""
-    from xcrl_cli.workers import run_side_by_side
+    from xcrl_cli.training.workers import run_side_by_side
 
     def job(name: str, seconds: float) -> None:
         (tmp_path / f"{name}.start").write_text(repr(time.time()))
@@ -307,8 +307,8 @@ def test_the_encoder_moves_at_its_scaled_learning_rate_and_the_heads_at_the_full
     change is `lr × encoder_lr_scale` and the heads' is `lr`."""
     from dataclasses import replace
 
-    from xcrl_cli.model import build_model
-    from xcrl_cli.train import parameter_groups
+    from xcrl_cli.model.model import build_model
+    from xcrl_cli.training.train import parameter_groups
 
     tcfg = replace(params.train, lr=0.01, encoder_lr_scale=0.25, weight_decay=0.0)
     torch.manual_seed(0)

@@ -36,8 +36,7 @@ def preset(name: str, params_path: str) -> None:
 
     Example: dvc exp run -n paper $(xcrl preset paper)
     """
-    from xcrl_cli import presets
-    from xcrl_cli.config import load_yaml
+    from xcrl_cli.config import load_yaml, presets
     from xcrl_cli.options import user_errors
 
     with user_errors(), open(params_path, encoding="utf-8") as f:
@@ -56,8 +55,8 @@ def preset(name: str, params_path: str) -> None:
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None, help="[default: train.precision]")
 def bench(params_path, encoder, variant, seq_len, batch_size, rounds, precision) -> None:
     """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning."""
-    from xcrl_cli.bench import BenchConfig, run_bench
     from xcrl_cli.options import choice_check, load
+    from xcrl_cli.training.bench import BenchConfig, run_bench
 
     p = load(params_path)
     choice_check("--variant", variant, p.variants)

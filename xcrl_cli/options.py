@@ -16,7 +16,7 @@ from typing import Iterator
 import click
 
 from .config import ConfigError, Params, load_params
-from .corpora.schema import DatasetUnavailable
+from .data.corpora.schema import DatasetUnavailable
 from .io import DataError
 
 params_option = click.option(

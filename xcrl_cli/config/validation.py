@@ -1,0 +1,223 @@
+"""Checking params before any work starts: `parse_params` maps each section onto its dataclass, rejecting unknown
+keys and wrong types, then checks every value's range and choices and their consistency, so a typo fails in a
+second rather than after an hour of training. Each error names the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from typing import Any
+
+from .languages import LANGUAGE_CODES, LANGUAGE_NAMES
+from .params import (
+    ALIGN_MODES,
+    LOSS_TERMS,
+    RANGES,
+    SOURCES,
+    TASKS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    Params,
+    SweepParams,
+    Variant,
+)
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    """Coerce `value` to the annotated type or raise naming the key; ints are accepted where floats are expected."""
+    origin = typing.get_origin(hint)
+    if isinstance(hint, types.UnionType):
+        if value is None and type(None) in typing.get_args(hint):
+            return None
+        inner = [h for h in typing.get_args(hint) if h is not type(None)]
+        if len(inner) != 1:
+            raise ConfigError(f"{key}: union types other than `T | None` are not supported in params")
+        return _check_type(value, inner[0], key)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: {value!r} is not a finite number")
+        return float(value)
+    if hint in (int, str, bool):
+        if type(value) is not hint:
+            raise ConfigError(f"{key}: expected {hint.__name__}, got {value!r}")
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        items = [_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        _, val_t = typing.get_args(hint)
+        return {str(k): _check_type(v, val_t, f"{key}.{k}") for k, v in value.items()}
+    return value
+
+
+def _build(cls: type, raw: Any, key: str) -> Any:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ConfigError(f"{key}: unknown key(s) {unknown}; allowed: {names}")
+    kwargs = {name: _check_type(raw[name], hints[name], f"{key}.{name}") for name in names if name in raw}
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"{key}: {err}") from None
+
+
+def _one_of(key: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}: {value!r} is not one of {list(allowed)}")
+
+
+def _range_key(key: str) -> str | None:
+    """The RANGES entry covering `key` (`variants.erm.weights.task` -> `variants.*.weights.*`), or None."""
+    if key in RANGES:
+        return key
+    generic = re.sub(r"\[\d+\]$", "[]", key)
+    parts = generic.split(".")
+    for pattern in RANGES:
+        pat = pattern.split(".")
+        if len(pat) == len(parts) and all(a == "*" or a == b for a, b in zip(pat, parts)):
+            return pattern
+    return generic if generic in RANGES else None
+
+
+def _check_range(key: str, value: float) -> None:
+    pattern = _range_key(key)
+    if pattern is None:
+        return
+    interval = RANGES[pattern]
+    lo, hi = (float(x) for x in interval[1:-1].split(","))
+    low_ok = value > lo if interval[0] == "(" else value >= lo
+    high_ok = value < hi if interval[-1] == ")" else value <= hi
+    if not (low_ok and high_ok):
+        raise ConfigError(f"{key}: {value!r} is outside the allowed range {interval}")
+
+
+def _check_ranges(obj: Any, key: str) -> None:
+    """Every numeric leaf of the built params against RANGES."""
+    if dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            _check_ranges(getattr(obj, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_ranges(v, f"{key}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_ranges(v, f"{key}[{i}]")
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        _check_range(key, obj)
+
+
+def _check_languages(data: DataConfig) -> None:
+    known = LANGUAGE_CODES if data.source == "embedded" else LANGUAGE_NAMES
+    for lang in data.languages:
+        if lang not in known:
+            raise ConfigError(f"data.languages: {lang!r} is not one of {sorted(known)}, the languages of source "
+                              f"{data.source!r} (the embedded benchmark's lexicons, or the real datasets')")
+    if len(set(data.languages)) != len(data.languages):
+        raise ConfigError(f"data.languages: {list(data.languages)} lists a language twice")
+    if len(set(data.tasks)) != len(data.tasks) or not data.tasks:
+        raise ConfigError(f"data.tasks: {list(data.tasks)} must name each task once, at least one")
+
+
+def _validate(p: Params) -> None:
+    _check_ranges(p, "")
+    _one_of("data.source", p.data.source, SOURCES)
+    _check_languages(p.data)
+    for task in p.data.tasks:
+        _one_of("data.tasks", task, TASKS)
+    for task in p.datasets.optional:
+        _one_of("datasets.optional", task, TASKS)
+    _one_of("data.source_lang", p.data.source_lang, list(p.data.languages))
+    for lang in p.data.low_resource:
+        _one_of("data.low_resource", lang, list(p.data.languages))
+    _one_of("model.pooling", p.model.pooling, ("cls", "mean"))
+    _one_of("model.orth_mode", p.model.orth_mode, ("per_sample", "batch"))
+    _one_of("model.align_mode", p.model.align_mode, ALIGN_MODES)
+    _one_of("model.gate_init", p.model.gate_init, ("open", "default"))
+    _one_of("model.distance", p.model.distance, ("normalized", "squared"))
+    _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
+    _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
+    _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
+    mix_total = sum(p.pairs.counterfactual_mix.values())
+    if abs(mix_total - 1.0) > 1e-6:
+        raise ConfigError(f"pairs.counterfactual_mix: {p.pairs.counterfactual_mix} sums to {mix_total}, must sum to 1")
+    for name, v in p.variants.items():
+        _validate_variant(name, v, p.model)
+    for table, rows in {**p.report.tables, "figure3": p.report.figure3}.items():
+        for row in rows:
+            _one_of(f"report.tables.{table}", row, list(p.variants))
+    _one_of("report.significance.reference", p.report.significance.reference, list(p.variants))
+    _validate_sweep(p.sweep, p)
+    if p.pretrain.init == "scratch" and p.train.max_length > p.pretrain.max_length:
+        raise ConfigError(f"train.max_length: {p.train.max_length} exceeds pretrain.max_length "
+                          f"{p.pretrain.max_length}, the longest sequence the pretrained encoder has positions for")
+
+
+def _validate_sweep(sweep: SweepParams, p: Params) -> None:
+    for key, value, allowed in (("tasks", sweep.tasks, p.data.tasks), ("variants", sweep.variants, list(p.variants))):
+        flag = key[:-1]
+        if list(value) != [flag]:
+            raise ConfigError(f"sweep.{key}: expected a one-key map {{{flag}: [...]}}, got {value!r}")
+        for item in value[flag]:
+            _one_of(f"sweep.{key}.{flag}", item, list(allowed))
+    if p.benchmark.cue_strength in sweep.cue_strengths:
+        raise ConfigError(f"sweep.cue_strengths: {p.benchmark.cue_strength} is benchmark.cue_strength, whose runs "
+                          "the main pipeline already has; list only other strengths")
+
+
+def _validate_variant(name: str, v: Variant, model: ModelConfig) -> None:
+    key = f"variants.{name}"
+    for term in v.weights:
+        _one_of(f"{key}.weights", term, LOSS_TERMS)
+    if v.weight("task") <= 0:
+        raise ConfigError(f"{key}.weights.task: must be > 0 (every variant is trained on source labels)")
+    needs_d = [t for t in ("sem", "orth", "adv") if v.weight(t) > 0]
+    if needs_d and not v.disentangle:
+        raise ConfigError(f"{key}: terms {needs_d} act on z_inv/z_spe/z_task and need disentangle: true")
+    dims = {model.inv_dim, model.spe_dim, model.task_dim}
+    if v.weight("orth") > 0 and model.orth_mode == "per_sample" and len(dims) > 1:
+        raise ConfigError(
+            f"{key}.weights.orth: model.orth_mode 'per_sample' needs equal inv_dim/spe_dim/task_dim, "
+            f"got {model.inv_dim}/{model.spe_dim}/{model.task_dim}; use orth_mode 'batch' or equal dims"
+        )
+
+
+def parse_params(raw: dict, origin: str = "params.yaml") -> Params:
+    """Build and validate `Params` from the parsed YAML mapping."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: expected a mapping of sections, got {type(raw).__name__}")
+    sections = {f.name: f.type for f in dataclasses.fields(Params)}
+    unknown = sorted(set(raw) - set(sections))
+    if unknown:
+        raise ConfigError(f"{origin}: unknown section(s) {unknown}; allowed: {list(sections)}")
+    hints = typing.get_type_hints(Params)
+    built = {}
+    for name in sections:
+        if name == "variants":
+            variants = raw.get("variants") or {}
+            if not isinstance(variants, dict) or not variants:
+                raise ConfigError(f"{origin}: 'variants' must be a non-empty mapping of variant name -> settings")
+            built[name] = {k: _build(Variant, v, f"variants.{k}") for k, v in variants.items()}
+        else:
+            built[name] = _build(hints[name], raw.get(name), name)
+    params = Params(**built)
+    _validate(params)
+    return params

@@ -1,0 +1,47 @@
+"""The raw folder's contract (`download` writes it; `pairs`, `train` and `evaluate` read it).
+
+`meta.json` names the source, the languages and, per task, its labels and whether it is available. A task whose
+dataset could not be obtained (MLDoc without its licensed text) stays in the pipeline as "not run": every stage
+downstream writes a `not_run.json` marker instead of outputs, so DVC has a file to track and the report a reason to
+print, and the rest of the pipeline goes on.
+
+`corpus/` is what `pretrain` reads: one `<lang>.txt` of unlabelled lines per language and, from the embedded
+benchmark, `parallel/train.jsonl` (English–target pairs `{id, lang, source, target}` for the alignment term) and
+`parallel/heldout.jsonl` (pairs no pretraining step sees, for English→target retrieval).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..io import DataError, write_json
+
+NOT_RUN = "not_run.json"
+
+
+def read_meta(raw_dir: Path) -> dict:
+    path = Path(raw_dir) / "meta.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; run `xcrl download` first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def task_meta(meta: dict, task: str, raw_dir: Path) -> dict:
+    if task not in meta["tasks"]:
+        raise DataError(f"{Path(raw_dir) / 'meta.json'}: no task {task!r}; valid: {sorted(meta['tasks'])}")
+    return meta["tasks"][task]
+
+
+def not_run_reason(meta: dict, task: str, raw_dir: Path) -> str | None:
+    """Why `task` cannot run (its dataset is absent), or None when it can."""
+    info = task_meta(meta, task, raw_dir)
+    return None if info.get("available", True) else info["reason"]
+
+
+def write_not_run(folder: Path, reason: str) -> None:
+    write_json(Path(folder) / NOT_RUN, {"status": "not run", "reason": reason})
+
+
+def is_not_run(folder: Path) -> bool:
+    return (Path(folder) / NOT_RUN).exists()

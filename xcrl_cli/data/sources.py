@@ -1,0 +1,194 @@
+"""The paper's datasets assembled into the raw folder: the library side of `xcrl download` with data.source = real.
+
+Every task is read by its loader (`corpora/`) from the Hub or a local copy, then written in the same layout as the
+embedded benchmark (`meta.json`, `<task>/{train,dev,test,translations}.jsonl`, `dictionaries/`, `corpus/`), plus
+`parallel.jsonl`, the general parallel corpus that gives pairs to tasks shipping no translations. The whole folder is
+built in memory and written atomically: a dataset that cannot be read leaves the previous folder untouched.
+
+What was read is accounted for in `download.json` (`download_report`): per dataset, split and language the rows read,
+kept and skipped by reason, the wanted languages the dataset has no rows for, and the files whose byte order mark
+was removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..config import Params
+from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
+from .corpora.lines import bom_log
+from .corpora.schema import SPLITS, DatasetUnavailable, LanguageUnavailable, Tally, TaskData
+from .raw_writer import RawFolder, write_raw
+
+
+def _path(local: str | None) -> Path | None:
+    return Path(local) if local else None
+
+
+def _loaders(p: Params) -> dict[str, Callable[[list[str]], TaskData]]:
+    """Per task, its loader given the languages to read."""
+    d, src = p.datasets, p.data.source_lang
+    return {
+        "xnli": lambda langs: xnli.load(_path(d.xnli.local), d.xnli.hub, langs, src),
+        "pawsx": lambda langs: pawsx.load(_path(d.pawsx.local), d.pawsx.hub, langs, src),
+        "mldoc": lambda langs: mldoc.load(_path(d.mldoc.local), None, langs, src, train_size=d.mldoc.train_size),
+        "sentiment": lambda langs: sentiment.load(_path(d.sentiment.local), d.sentiment.hub, langs, src),
+    }
+
+
+def _read_task(load: Callable[[list[str]], TaskData], languages: list[str], source_lang: str,
+               optional: bool) -> TaskData:
+    """`load(languages)`. In an optional dataset a language whose own file is missing or empty is left out (the
+    dataset is read again without it) and recorded in the tally as not run; not the source language, without which
+    the task cannot train: its error stands, and makes the whole task not run."""
+    not_run: dict[str, str] = {}
+    while True:
+        try:
+            data = load([lang for lang in languages if lang not in not_run])
+        except LanguageUnavailable as err:
+            if not optional or source_lang in err.languages or not err.languages.keys() - not_run.keys():
+                raise
+            not_run.update(err.languages)
+            continue
+        data.tally.languages_not_run.update(not_run)
+        return data
+
+
+@dataclass
+class RealData:
+    tasks: dict[str, TaskData]
+    not_run: dict[str, str]  # task -> why its dataset is absent
+    parallel: dict[str, list[tuple[str, str]]]
+    dictionaries: dict[str, list[tuple[str, str]]]
+    # dataset (task, "parallel", "dictionaries") -> its tally; -> the files whose byte order mark was removed
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    boms: dict[str, list[str]] = field(default_factory=dict)
+
+
+def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
+              echo: Callable[[str], None] = print) -> RealData:
+    """Read every task, then the parallel corpus (only if a task lacks translations) and the MUSE dictionaries.
+
+    An absent dataset (or a missing or empty file of it) fails the download unless its task is in `optional`, where
+    it is recorded as not run, with a warning: the whole task, or only the languages whose own files are missing or
+    empty.
+    """
+    loaders, loaded, not_run, boms = _loaders(p), {}, {}, {}
+    for task in tasks:
+        echo(f"reading {task} ...")
+        try:
+            with bom_log() as boms[task]:
+                loaded[task] = _read_task(loaders[task], list(p.data.languages), p.data.source_lang,
+                                          task in optional)
+        except DatasetUnavailable as err:
+            if task not in optional:
+                raise
+            echo(f"WARNING {task}: not run — {err}")
+            not_run[task] = str(err)
+            continue
+        for lang, why in loaded[task].tally.languages_not_run.items():
+            echo(f"WARNING {task}: {lang} not run — {why}")
+    d, targets = p.datasets, [lang for lang in p.data.languages if lang != p.data.source_lang]
+    tallies = {task: data.tally for task, data in loaded.items()}
+    corpus, words = {}, {}
+    if any(not t.translations for t in loaded.values()):
+        echo("reading the parallel corpus ...")
+        with bom_log() as boms["parallel"]:
+            corpus = parallel.load(_path(d.parallel.local), d.parallel.hub, p.data.source_lang, targets,
+                                   d.parallel.max_pairs, tallies.setdefault("parallel", Tally()))
+    if d.dictionaries.url or d.dictionaries.local:
+        echo("reading the MUSE dictionaries ...")
+        with bom_log() as boms["dictionaries"]:
+            words = dictionaries.load(_path(d.dictionaries.local), d.dictionaries.url, p.data.source_lang, targets,
+                                      tallies.setdefault("dictionaries", Tally()))
+    return RealData(loaded, not_run, corpus, words, tallies, {k: v for k, v in boms.items() if k not in not_run})
+
+
+def download_report(data: RealData) -> dict:
+    """download.json: per dataset its tally (rows read, kept, skipped by reason per split and language; the absent
+    languages) and the files whose byte order mark was removed; a task not run gives its reason instead."""
+    report = {name: {**tally.as_dict(), "bom_removed": data.boms.get(name, [])}
+              for name, tally in data.tallies.items()}
+    report.update({task: {"not_run": reason} for task, reason in data.not_run.items()})
+    return dict(sorted(report.items()))
+
+
+def embedded_report(bench) -> dict:
+    """download.json of the embedded benchmark: every generated row is read and kept, none skipped."""
+    report = {}
+    for task, splits in bench.examples.items():
+        tally = Tally()
+        for split, examples in splits.items():
+            for e in examples:
+                tally.keep(split, e.lang)
+        for t in bench.translations[task]:
+            tally.keep("translations", t["lang"])
+        report[task] = {**tally.as_dict(), "bom_removed": []}
+    return dict(sorted(report.items()))
+
+
+def report_rows(report: dict) -> list[tuple[str, ...]]:
+    """download.json as table rows: (dataset, split, language, read, kept, skipped by reason), then one row per
+    dataset not run, per reason languages are absent and per language not run."""
+    rows = []
+    for name, info in report.items():
+        if "not_run" in info:
+            rows.append((name, "-", "-", "-", "-", "not run"))
+            continue
+        for split, langs in info["splits"].items():
+            for lang, cell in langs.items():
+                skipped = ", ".join(f"{reason} {n}" for reason, n in cell["skipped"].items())
+                rows.append((name, split, lang, str(cell["read"]), str(cell["kept"]), skipped))
+        for why in sorted(set(info["absent"].values())):
+            rows.append((name, "-", ", ".join(k for k, v in info["absent"].items() if v == why), "0", "0", why))
+        for lang, why in info["languages_not_run"].items():
+            rows.append((name, "-", lang, "-", "-", f"not run: {why}"))
+        if info["bom_removed"]:
+            rows.append((name, "-", "-", "-", "-", f"byte order mark removed: {len(info['bom_removed'])} file(s)"))
+    return rows
+
+
+def _meta(p: Params, data: RealData) -> dict:
+    tasks = {name: {"labels": list(t.labels), "pair": t.pair, "languages": t.languages, "available": True,
+                    "languages_not_run": dict(sorted(t.tally.languages_not_run.items())),
+                    "rows": {s: len(t.rows[s]) for s in SPLITS}, "translations": len(t.translations),
+                    "skipped": dict(sorted(t.skipped.items()))}
+             for name, t in data.tasks.items()}
+    tasks.update({name: {"available": False, "reason": reason} for name, reason in data.not_run.items()})
+    return {"source": "real", "source_lang": p.data.source_lang, "languages": list(p.data.languages),
+            "tasks": dict(sorted(tasks.items())),
+            "parallel": {lang: len(pairs) for lang, pairs in sorted(data.parallel.items())},
+            "dictionaries": {lang: len(w) for lang, w in sorted(data.dictionaries.items())}}
+
+
+def _corpus(data: RealData, source_lang: str) -> dict[str, list[str]]:
+    """Unlabelled text per language for the tiny encoder's masked-LM pretraining: training text, translations and
+    the parallel corpus. Dev and test text stay out, so the encoder never sees an evaluation sentence."""
+    lines: dict[str, dict[str, None]] = {}
+
+    def add(lang: str, *texts: str | None) -> None:
+        lines.setdefault(lang, {}).update((" ".join(t.split()), None) for t in texts if t and t.strip())
+
+    for task in data.tasks.values():
+        for row in task.rows["train"]:
+            add(row["lang"], row["text"], row["text_pair"])
+        for row in task.translations:
+            add(row["lang"], row["text"], row["text_pair"])
+    for lang, pairs in data.parallel.items():
+        for source, target in pairs:
+            add(source_lang, source)
+            add(lang, target)
+    return {lang: list(texts) for lang, texts in sorted(lines.items())}
+
+
+def write_real(p: Params, data: RealData, out: Path) -> dict:
+    """Write the raw folder atomically (`raw.write_raw`); returns its meta."""
+    meta = _meta(p, data)
+    parallel = [{"lang": lang, "source": s, "target": t} for lang, pairs in data.parallel.items() for s, t in pairs]
+    write_raw(RawFolder(meta=meta, rows={name: t.rows for name, t in data.tasks.items()},
+                        translations={name: t.translations for name, t in data.tasks.items()},
+                        corpus=_corpus(data, p.data.source_lang), dictionaries=data.dictionaries,
+                        parallel=parallel, not_run=data.not_run), out)
+    return meta

@@ -1,0 +1,9 @@
+"""The columns of the `evaluate` stage's CSVs: what `evaluate` writes and the report reads.
+
+Apart, so that reading an evaluation (the report) does not import what produces one (torch, the model).
+"""
+
+SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
+REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
+RUN_COLUMNS = ("variant", "task", "seed", "source_dev_accuracy", "flags")
+CF_COLUMNS = ("variant", "task", "seed", "id", "lang", "kind", "chrf", "consistent")

@@ -1,0 +1,115 @@
+"""The model of formulas 1 and 3: shared encoder E, disentangler D, causal gate C, task head f.
+
+Which modules exist is decided once, from the variant, when the model is built; `forward` then runs the same code for
+every variant and returns named tensors. Losses are computed outside (`losses.py`), so an ablation never touches the
+model, and a module no enabled term needs is never built (no unused parameters under DDP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig, Variant
+from .adversary import LanguageDiscriminator
+from .gate import CausalGate
+
+
+@dataclass
+class ModelOutput:
+    """Per-sequence representations of one (concatenated) batch; N sequences."""
+
+    h: torch.Tensor  # (N, H) pooled encoder output
+    r: torch.Tensor  # (N, R) the representation the task head reads
+    logits: torch.Tensor  # (N, C)
+    z_inv: torch.Tensor | None = None  # (N, d_inv)
+    z_spe: torch.Tensor | None = None  # (N, d_spe)
+    z_task: torch.Tensor | None = None  # (N, d_task)
+    lang_logits: torch.Tensor | None = None  # (N, L) discriminator on GRL(z_inv)
+
+    def spaces(self) -> dict[str, torch.Tensor]:
+        """The representation spaces this model has, by name (for probes and metrics)."""
+        named = {"h": self.h, "z_inv": self.z_inv, "z_spe": self.z_spe, "z_task": self.z_task, "r": self.r}
+        return {k: v for k, v in named.items() if v is not None}
+
+
+class MLPHead(nn.Module):
+    """Linear -> GELU -> Linear, the shape of each disentangling head."""
+
+    def __init__(self, dim_in: int, hidden: int, dim_out: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim_in, hidden), nn.GELU(), nn.Linear(hidden, dim_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Disentangler(nn.Module):
+    """D of formula 1: h -> (z_inv, z_spe, z_task), three independent heads.
+
+    z_spe enters no prediction; only the orthogonality term shapes it. Without that term the head would receive no
+    gradient at all, so it is built only when the variant has `orth` (`with_spe`): *w/o Semantic Disentanglement* and
+    *w/o Orthogonal Constraint* keep z_inv and z_task, which feed the gate, and have no z_spe.
+    """
+
+    def __init__(self, hidden_size: int, cfg: ModelConfig, with_spe: bool):
+        super().__init__()
+        self.inv = MLPHead(hidden_size, cfg.head_hidden, cfg.inv_dim)
+        self.spe = MLPHead(hidden_size, cfg.head_hidden, cfg.spe_dim) if with_spe else None
+        self.task = MLPHead(hidden_size, cfg.head_hidden, cfg.task_dim)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        return self.inv(h), self.spe(h) if self.spe is not None else None, self.task(h)
+
+
+def pool(last_hidden: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> torch.Tensor:
+    """(N, T, H) -> (N, H): first token (`cls`) or the mean over non-padding tokens (`mean`)."""
+    if mode == "cls":
+        return last_hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(last_hidden.dtype)
+    return (last_hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+class XcrlModel(nn.Module):
+    def __init__(self, encoder: nn.Module, cfg: ModelConfig, variant: Variant, n_labels: int, n_languages: int):
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = cfg.pooling
+        hidden = encoder.config.hidden_size
+        self.disentangler = Disentangler(hidden, cfg, variant.weight("orth") > 0) if variant.disentangle else None
+        r_dim = cfg.inv_dim + cfg.task_dim if variant.disentangle else hidden
+        self.gate = CausalGate(r_dim, cfg.gate_init, cfg.gate_bias) if variant.gate else nn.Identity()
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.classifier = nn.Linear(r_dim, n_labels)
+        self.discriminator = (
+            LanguageDiscriminator(cfg.inv_dim, cfg.head_hidden, n_languages) if variant.weight("adv") > 0 else None
+        )
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, grl_coeff: float = 0.0) -> ModelOutput:
+        last = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (N, T, H)
+        h = pool(last, attention_mask, self.pooling)
+        z_inv = z_spe = z_task = None
+        causal_in = h
+        if self.disentangler is not None:
+            z_inv, z_spe, z_task = self.disentangler(h)
+            causal_in = torch.cat([z_inv, z_task], dim=-1)
+        r = self.gate(causal_in)
+        logits = self.classifier(self.dropout(r))
+        lang_logits = self.discriminator(z_inv, grl_coeff) if self.discriminator is not None else None
+        return ModelOutput(h=h, r=r, logits=logits, z_inv=z_inv, z_spe=z_spe, z_task=z_task, lang_logits=lang_logits)
+
+
+def load_encoder(path_or_id: str) -> nn.Module:
+    """The shared encoder E, loaded exactly as a hub model would be (`data/encoder` or `xlm-roberta-base`)."""
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # the MLM head left behind in a pretraining checkpoint is expected, not news
+    logging.disable_progress_bar()
+    return AutoModel.from_pretrained(path_or_id, add_pooling_layer=False)
+
+
+def build_model(cfg: ModelConfig, variant: Variant, n_labels: int, n_languages: int, encoder_path: str | None = None):
+    return XcrlModel(load_encoder(encoder_path or cfg.encoder), cfg, variant, n_labels, n_languages)

@@ -1,0 +1,151 @@
+"""health.json: can this run test the paper's claims at all?
+
+The paper's claims are about transfer and about a spurious cue. A run tests them only if, for the baseline (ERM):
+(a) the task is learnable in English: without the planted cue ERM gets at least halfway from chance to perfect,
+    `erm_source_nocue − chance ≥ 0.5 × (1 − chance)`;
+(b) ERM transfers: on the target languages it keeps at least half of that margin over chance,
+    `erm_target − chance ≥ 0.5 × (erm_source_nocue − chance)` (an encoder without a cross-lingual signal scores
+    chance there, and every variant's differences are then noise);
+(c) ERM uses the cue: at least a fifth of its English test predictions flip when only the particle is removed,
+    `erm_cue_flip ≥ 0.2` (without a shortcut taken there is nothing for the causal terms to remove).
+Beside them: every run the pipeline trained (main and sweep) and how many training flagged as collapsed or diverged,
+the number of seeds, and the encoder's English→target retrieval from pretraining and, per task, after ERM's
+fine-tuning (`erm_retrieval`): figures that use no task label, the second showing how much alignment fine-tuning on
+English alone leaves.
+
+`chance` is the best constant prediction's task metric on the target test sets (`chance.py`). Every score is a
+fraction in [0, 1]; a value the run cannot give (no cue-free test on real data, no ERM run, no pretraining metrics)
+is null, and so is a check that needs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluation.chance import GoldLabels
+from ..evaluation.columns import REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
+from ..io import write_json
+from .cells import ReportConfig, task_per_seed
+from .inputs import ReportError, read_long
+
+BASELINE = "erm"
+LEARNABLE = 0.5  # (a): share of the way from chance to perfect that English must reach
+TRANSFERS = 0.5  # (b): share of the English margin over chance that the targets must keep
+USES_CUE = 0.2  # (c): share of English predictions the particle alone must flip
+CHECKS = {"learnable": "(a) learnable in English", "transfers": "(b) ERM transfers", "uses_cue": "(c) ERM uses the cue"}
+MEASURES = {"chance": "Chance", "erm_source_nocue": "ERM, English without the cue", "erm_target": "ERM, targets",
+            "erm_cue_flip": "ERM predictions the cue flips", "erm_retrieval": "ERM's encoder, en→target retrieval"}
+
+
+def _mean(per_seed: Mapping[int, float] | None) -> float | None:
+    return None if not per_seed else float(np.mean(list(per_seed.values())))
+
+
+def _checks(m: Mapping[str, float | None]) -> dict[str, bool | None]:
+    chance, source, target, flips = (m[k] for k in ("chance", "erm_source_nocue", "erm_target", "erm_cue_flip"))
+    return {"learnable": None if None in (chance, source) else source - chance >= LEARNABLE * (1 - chance),
+            "transfers": None if None in (chance, source, target) else
+            target - chance >= TRANSFERS * (source - chance),
+            "uses_cue": None if flips is None else flips >= USES_CUE}
+
+
+def _baseline_measures(folder: Path, task: str, metric: str, cfg: ReportConfig) -> dict[str, float | None]:
+    """ERM's target average, cue-free English score, cue-flip rate and fine-tuned retrieval on `task`, means over
+    seeds; None if absent."""
+    def table(name: str, columns: tuple[str, ...]) -> dict:
+        return read_long(folder / name, columns) if (folder / name).exists() else {}
+
+    scores, nocue = table("scores.csv", SCORE_COLUMNS), table("scores_nocue.csv", SCORE_COLUMNS)
+    reps = table("representations.csv", REPR_COLUMNS)
+
+    def per_seed(space: str, name: str) -> dict[int, float]:
+        return {k[2]: v for k, v in reps.items() if k[1] == task and k[3:] == (space, name)}
+
+    return {"erm_source_nocue": _mean(task_per_seed(nocue, folder / "scores_nocue.csv", BASELINE, task, metric,
+                                                    [cfg.source_lang])),
+            "erm_target": _mean(task_per_seed(scores, folder / "scores.csv", BASELINE, task, metric, cfg.targets)),
+            "erm_cue_flip": _mean(per_seed("prediction", "cue_flip_rate")),
+            "erm_retrieval": _mean(per_seed("h", "heldout_retrieval"))}
+
+
+def _runs(folders: Sequence[Path]) -> list[dict]:
+    """Every row of the runs.csv of each variant's evaluation under `folders` (one <variant>/ per variant)."""
+    rows = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*/runs.csv")):
+            with open(path, newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                if tuple(reader.fieldnames or ()) != RUN_COLUMNS:
+                    raise ReportError(f"{path}: header {reader.fieldnames} is not the expected {list(RUN_COLUMNS)}")
+                rows += list(reader)
+    return rows
+
+
+def read_retrieval(path: Path | None) -> dict[str, float] | None:
+    """Per target language, the encoder's held-out English→target retrieval accuracy from pretraining's metrics
+    file (key `retrieval`); None when the file is absent or measured nothing."""
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        retrieval = json.loads(Path(path).read_text(encoding="utf-8")).get("retrieval")
+    except (json.JSONDecodeError, AttributeError) as err:
+        raise ReportError(f"{path}: expected a JSON object with 'retrieval': {{lang: accuracy}} ({err})") from None
+    return {lang: float(v) for lang, v in sorted(retrieval.items())} if retrieval else None
+
+
+def health(eval_dir: Path, sweep_dirs: Sequence[Path], labels: GoldLabels, cfg: ReportConfig,
+           pretrain_metrics: Path | None) -> dict:
+    """The health figures of a run (see the module docstring), as health.json holds them."""
+    tasks = {}
+    for task, metric in cfg.task_metric.items():
+        chance = labels.constant(task, metric, cfg.targets)
+        if chance is None:
+            continue  # not run
+        measures = {"chance": chance, **_baseline_measures(Path(eval_dir) / BASELINE, task, metric, cfg)}
+        tasks[task] = {**{k: None if v is None else round(v, 6) for k, v in measures.items()}, **_checks(measures)}
+    main, sweep = _runs([eval_dir]), _runs(sweep_dirs)
+    return {"tasks": tasks, "runs": len(main) + len(sweep),
+            "collapsed_runs": sum(bool(r["flags"]) for r in main + sweep),
+            "seeds": len({r["seed"] for r in main}), "pretrain_retrieval": read_retrieval(pretrain_metrics)}
+
+
+def _fraction(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def health_md(figures: Mapping) -> str:
+    """The report's Health section: the figures of health.json and, per task, the three checks."""
+    head = ["Task", *MEASURES.values(), *CHECKS.values()]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for task, m in figures["tasks"].items():
+        checks = ["n/a" if m[k] is None else ("yes" if m[k] else "**no**") for k in CHECKS]
+        lines.append("| " + " | ".join([task, *(_fraction(m[k]) for k in MEASURES), *checks]) + " |")
+    retrieval = figures["pretrain_retrieval"]
+    retrieval_text = ("not measured (no pretraining metrics with held-out pairs)" if retrieval is None
+                      else ", ".join(f"{lang} {v:.3f}" for lang, v in retrieval.items()))
+    return ("## Health of this run\n\nCan this run test the paper's claims at all? Fractions in [0, 1] "
+            "([health.json](health.json)); chance is the best constant prediction on the target test sets, ERM the "
+            f"baseline. (a) learnable in English: ERM without the cue − chance ≥ {LEARNABLE:g} × (1 − chance). "
+            f"(b) ERM transfers: ERM on the targets − chance ≥ {TRANSFERS:g} × (ERM without the cue − chance). "
+            f"(c) ERM uses the cue: at least {USES_CUE:.0%} of its English predictions "
+            "flip when only the planted particle is removed. A task failing (a) or (b) cannot show a method "
+            "transferring better than another; failing (c), the claims about the cue have nothing to test. n/a: the "
+            "run has no such figure (no cue-free test outside the embedded benchmark, or no ERM run).\n\n"
+            + "\n".join(lines) + "\n\n"
+            f"- Runs trained (main pipeline and cue sweep): {figures['runs']}, of which flagged collapsed or "
+            f"diverged: {figures['collapsed_runs']}\n"
+            f"- Seeds: {figures['seeds']}\n"
+            f"- English→target retrieval of the pretrained encoder (held-out pairs): {retrieval_text}\n")
+
+
+def render_health(eval_dir: Path, sweep_dirs: Sequence[Path], labels: GoldLabels, cfg: ReportConfig,
+                  pretrain_metrics: Path | None, out_dir: Path) -> str:
+    """Write `out_dir`/health.json; return the report's Health section."""
+    figures = health(eval_dir, sweep_dirs, labels, cfg, pretrain_metrics)
+    write_json(Path(out_dir) / "health.json", figures)
+    return health_md(figures)

@@ -1,0 +1,167 @@
+"""`xcrl bench`: what the paper's machinery costs on this machine, measured side by side in one run.
+
+Four training steps on the same encoder and the same synthetic batch (random token ids, every sequence `seq_len`
+long, so padding plays no part), each forward + backward + AdamW step:
+- `full`: the variant under test (default Proposed) on B examples, i.e. 3B sequences with pairs and counterfactuals;
+- `encoder`: the bare encoder on the same 3B sequences, a trivial loss on its last hidden states: the floor any
+  method that encodes x, x_j and x̃ must pay;
+- `erm`: our ERM variant on B sequences;
+- `hf`: a plain Hugging Face `AutoModelForSequenceClassification` fine-tuning step on the same B sequences.
+The steps are timed in rounds: in each round every kind runs one untimed step (its weights and buffers back in
+cache after the others ran) and then `block` timed steps, so drift in the machine's speed hits all kinds alike;
+each time is the median over all timed steps. Every model is in training mode (dropout on), as in fine-tuning.
+Evaluation throughput is the full model's forward pass on B sequences without gradients. On CUDA, model FLOPs
+utilisation is 6 × parameters × tokens/s over the device's peak dense bf16 throughput.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+
+from ..config import ModelConfig, Variant
+from ..model.losses import Segments, needed_segments, total_loss
+from ..model.model import XcrlModel, load_encoder
+from .inference import autocast, resolve_device
+
+# Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor data sheets, without sparsity).
+PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 70e12, "L4": 121e12}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    encoder: str
+    seq_len: int = 48
+    batch_size: int = 32
+    rounds: int = 5
+    block: int = 5
+    device: str = "auto"
+    precision: str = "fp32"
+    n_labels: int = 3
+    n_languages: int = 6
+    seed: int = 0
+
+
+@dataclass
+class BenchResult:
+    device: str
+    seconds: dict[str, float]  # median step time per kind
+    ratios: dict[str, float]
+    train_examples_per_s: float
+    eval_examples_per_s: float
+    parameters: int
+    mfu: float | None
+
+
+def _batch(cfg: BenchConfig, vocab: int, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(cfg.seed)
+    ids = torch.randint(5, vocab, (n, cfg.seq_len), generator=gen)
+    return ids.to(device), torch.ones_like(ids)
+
+
+def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable[[], torch.Tensor]) -> None:
+    loss = loss_fn()
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _steps(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: Variant, device: torch.device):
+    """The four (name, step) pairs of the module docstring, each with its own model and optimizer."""
+    b = cfg.batch_size
+    full = XcrlModel(load_encoder(cfg.encoder), model_cfg, variant, cfg.n_labels, cfg.n_languages).to(device)
+    encoder = load_encoder(cfg.encoder).to(device)
+    ours_erm = XcrlModel(load_encoder(cfg.encoder), model_cfg, erm, cfg.n_labels, cfg.n_languages).to(device)
+    hf = _hf_classifier(cfg).to(device)
+    vocab = encoder.config.vocab_size
+    segments = needed_segments(variant)
+    n_seq = b * (1 + len(segments))  # x, then x_j and x̃ when the variant's terms need them
+    ids, mask = _batch(cfg, vocab, n_seq, device)
+    labels = torch.randint(0, cfg.n_labels, (b,), generator=torch.Generator().manual_seed(cfg.seed)).to(device)
+    langs = torch.arange(n_seq, device=device) // b % cfg.n_languages
+    seg = Segments(labels, langs, b, b * ("pair" in segments), b * ("cf" in segments))
+    erm_seg = Segments(labels, langs[:b], b)
+
+    def full_loss():
+        return total_loss(variant, full(ids, mask, grl_coeff=0.5), seg, model_cfg)[0]
+
+    def encoder_loss():
+        return encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float().mean()
+
+    def erm_loss():
+        return total_loss(erm, ours_erm(ids[:b], mask[:b]), erm_seg, model_cfg)[0]
+
+    def hf_loss():
+        return hf(input_ids=ids[:b], attention_mask=mask[:b], labels=labels).loss
+
+    models = {"full": (full, full_loss), "encoder": (encoder, encoder_loss), "erm": (ours_erm, erm_loss),
+              "hf": (hf, hf_loss)}
+    for model, _ in models.values():
+        model.train()  # from_pretrained returns eval mode; fine-tuning runs with dropout
+    steps = {name: partial(_step, m, torch.optim.AdamW(m.parameters(), lr=1e-5), f) for name, (m, f) in models.items()}
+
+    @torch.no_grad()
+    def evaluate():
+        full.eval()
+        full(ids[:b], mask[:b])
+        full.train()
+
+    return steps, evaluate, sum(p.numel() for p in encoder.parameters()), n_seq
+
+
+def _hf_classifier(cfg: BenchConfig) -> torch.nn.Module:
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # the fresh classification head is expected
+    return AutoModelForSequenceClassification.from_pretrained(cfg.encoder, num_labels=cfg.n_labels)
+
+
+def _timed(fn: Callable[[], None], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def _peak_flops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((flops for key, flops in PEAK_BF16_FLOPS.items() if key in name), None)
+
+
+def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: Variant) -> BenchResult:
+    """Time the four steps and the evaluation pass; see the module docstring for what each measures."""
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    steps, evaluate, parameters, n_seq = _steps(cfg, model_cfg, variant, erm, device)
+    jobs = {**steps, "eval": evaluate}
+    times: dict[str, list[float]] = {name: [] for name in jobs}
+    with autocast(device, cfg.precision):
+        for _ in range(cfg.rounds):
+            for name, job in jobs.items():
+                job()
+                times[name] += [_timed(job, device) for _ in range(cfg.block)]
+    seconds = {name: statistics.median(ts) for name, ts in times.items()}
+    tokens_per_s = n_seq * cfg.seq_len / seconds["full"]
+    peak = _peak_flops(device)
+    cpu = f"cpu ({torch.get_num_threads()} threads)"
+    return BenchResult(
+        device=torch.cuda.get_device_name(device) if device.type == "cuda" else cpu,
+        seconds=seconds,
+        ratios={"full / encoder passes": seconds["full"] / seconds["encoder"],
+                "erm / hf fine-tuning": seconds["erm"] / seconds["hf"]},
+        train_examples_per_s=cfg.batch_size / seconds["full"],
+        eval_examples_per_s=cfg.batch_size / seconds["eval"],
+        parameters=parameters,
+        mfu=None if peak is None else 6 * parameters * tokens_per_s / peak,
+    )

@@ -1,0 +1,290 @@
+"""Training runs (variant × task × seed) under Hugging Face Accelerate: one objective, the variant's terms, model
+selection on the source dev set (and, as an oracle, on the targets'), checkpoints a killed run resumes from.
+
+The loop is the same for every variant: the variant decides which modules the model has (`model.py`), which loss
+terms are summed (`losses.py`) and therefore which segments each batch encodes (`batches.py`). The same code runs
+on CPU, on one GPU and under `accelerate launch` on several (DDP, or FSDP through `accelerate config`): a global
+batch of `train.batch_size` examples is split over the processes (`distributed.py`), `train.grad_accum` such batches
+make one optimiser step, and bf16 autocast is Accelerate's mixed precision. The trainer knows nothing about where
+metrics go: it calls `log(step, metrics)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import random
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import Params, TrainConfig, to_dict
+from ..data.raw import read_meta, task_meta
+from ..io import atomic_dir, write_json
+from ..model.adversary import grl_coefficient
+from ..model.losses import needed_segments, total_loss
+from ..model.model import build_model
+from ..progress import progress_bar
+from .batches import length_grouped_batches, train_batch
+from .checkpoint import TrainState, fingerprint, load_checkpoint, save_checkpoint
+from .distributed import gather_output, loss_scale, shard
+from .guards import collapse_flags
+from .inference import resolve_device
+from .selection import CRITERIA, HONEST, dev_score, improved, load_dev_sets, record
+from .tokens import has_split, load_train_set
+from .workers import one_at_a_time, run_side_by_side
+
+Logger = Callable[[int, dict[str, float]], None]
+DEV_METRICS = {"source_dev": "dev/source_accuracy", "target_dev": "dev/target_accuracy"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: str
+    variant: str
+    seed: int
+    raw_dir: Path
+    tokens_dir: Path  # the task's tokenised dataset (`xcrl tokenise`)
+    out_dir: Path | None  # the run's folder (weights, resolved config, summary); None on processes that write nothing
+    checkpoint_dir: Path
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_accelerator(tcfg: TrainConfig):
+    """The Accelerator for `train.device` and `train.precision`; under `accelerate launch` it joins the process
+    group the launcher set up (NCCL on GPUs, gloo on CPU)."""
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration
+
+    device = resolve_device(tcfg.device)
+    # split_batches: train.batch_size is the global batch, so the LR schedule advances once per optimiser step.
+    return Accelerator(cpu=device.type == "cpu",
+                       mixed_precision="bf16" if tcfg.precision == "bf16" and device.type == "cuda" else "no",
+                       dataloader_config=DataLoaderConfiguration(split_batches=True))
+
+
+def epoch_steps(lengths: np.ndarray, tcfg: TrainConfig, seed: int, epoch: int, world: int) -> list[list[list[int]]]:
+    """One epoch's optimiser steps, each a list of `grad_accum` global batches; a function of (seed, epoch) only,
+    so a resumed run redraws exactly the batches it had. A final batch smaller than the process count is dropped."""
+    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    batches = [b for b in length_grouped_batches(lengths, tcfg.batch_size, gen, tcfg.length_group) if len(b) >= world]
+    return [batches[i : i + tcfg.grad_accum] for i in range(0, len(batches), tcfg.grad_accum)]
+
+
+def resolved_config(params: Params, spec: RunSpec) -> dict:
+    """Everything needed to rebuild the run's model and to tell whether a checkpoint belongs to this run."""
+    return {"task": spec.task, "variant": spec.variant, "seed": spec.seed,
+            "model": to_dict(params.model), "variant_config": to_dict(params.variant(spec.variant)),
+            "train": to_dict(params.train), "data": to_dict(params.data)}
+
+
+def _tokens_fingerprints(tokens_dir: Path) -> list[str]:
+    splits = ["train", *(split for split, _ in CRITERIA.values())]
+    return [(tokens_dir / s / "state.json").read_text(encoding="utf-8") for s in splits if has_split(tokens_dir, s)]
+
+
+def parameter_groups(model, tcfg) -> list[dict]:
+    """The encoder at `lr × encoder_lr_scale`, everything on top of it at `lr`. Fine-tuning on the source language
+    alone moves the encoder away from where pretraining aligned the languages (English→target retrieval of the
+    fine-tuned h falls from 1.0 to 0.03 on the embedded benchmark at scale 1), so the encoder moves slower than the
+    freshly initialised heads, as in discriminative fine-tuning (Howard & Ruder, 2018)."""
+    encoder = list(model.encoder.parameters())
+    ids = {id(p) for p in encoder}
+    return [{"params": encoder, "lr": tcfg.lr * tcfg.encoder_lr_scale},
+            {"params": [p for p in model.parameters() if id(p) not in ids], "lr": tcfg.lr}]
+
+
+def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = None) -> dict:
+    """Train one run (resuming from its checkpoint if one matches) and save its weights selected on the source dev
+    set (`model.pt`) and on the target dev sets (`model_target_dev.pt`, an oracle)."""
+    from accelerate.utils import broadcast_object_list
+    from transformers import get_linear_schedule_with_warmup
+
+    acc = accelerator
+    seed_everything(spec.seed)
+    variant, tcfg = params.variant(spec.variant), params.train
+    meta = read_meta(spec.raw_dir)
+    lang_index = {lang: i for i, lang in enumerate(meta["languages"])}
+    n_labels = len(task_meta(meta, spec.task, spec.raw_dir)["labels"])
+    data = load_train_set(spec.tokens_dir, lang_index)
+    devs = load_dev_sets(spec.tokens_dir, lang_index)
+    segments = needed_segments(variant)
+    lengths = data.lengths(segments)
+
+    model = build_model(params.model, variant, n_labels, len(lang_index))
+    pad_id = model.encoder.config.pad_token_id
+    optimizer = torch.optim.AdamW(parameter_groups(model, tcfg), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    per_epoch = len(epoch_steps(lengths, tcfg, spec.seed, 0, acc.num_processes))
+    total = per_epoch * tcfg.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
+    model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
+
+    resolved = resolved_config(params, spec)
+    fp = fingerprint({**resolved, "processes": acc.num_processes}, *_tokens_fingerprints(spec.tokens_dir))
+    state = load_checkpoint(acc, spec.checkpoint_dir, fp) or TrainState()
+    for step, metrics in state.history:  # a resumed run hands its logger the whole history, as if never stopped
+        if log is not None:
+            log(step, metrics)
+
+    model.train()
+    name = f"train {spec.task}/{spec.variant}/seed{spec.seed}"
+    with progress_bar(disable=None if acc.is_main_process else True) as bar:
+        job = bar.add_task(name, total=total, completed=state.step)
+        plan = []
+        while state.step < total:
+            epoch, k = divmod(state.step, per_epoch)
+            if k == 0 or not plan:
+                plan = epoch_steps(lengths, tcfg, spec.seed, epoch, acc.num_processes)
+            coeff = grl_coefficient(state.step / total, params.model.grl_schedule, params.model.grl_gamma)
+            where = f"{name} step {state.step} (its last checkpoint stays in {spec.checkpoint_dir})"
+            loss, terms = optimisation_step(acc, model, params, variant, data, plan[k], segments, pad_id, coeff, where)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            bar.update(job, advance=1)
+            metrics = {"train/loss": loss, **{f"train/{t}": v for t, v in terms.items()}}
+            if state.step % tcfg.eval_every == 0 or state.step == total:
+                scores = {c: dev_score(acc.unwrap_model(model), dev, 4 * tcfg.batch_size, pad_id)
+                          for c, dev in devs.items()}
+                scores = broadcast_object_list([scores])[0]  # one decision for all processes (FSDP gathers below)
+                metrics |= {DEV_METRICS[c]: s for c, s in scores.items()}
+                better = improved(state.best, scores)
+                if better:
+                    record(state.best, better, scores, state.step, acc.get_state_dict(model))
+            state.history.append((state.step, metrics))
+            if log is not None:
+                log(state.step, metrics)
+            if tcfg.checkpoint_every and (state.step % tcfg.checkpoint_every == 0 or state.step == total):
+                save_checkpoint(acc, spec.checkpoint_dir, state, fp)
+
+    flags = collapse_flags(state.history, devs[HONEST].labels.tolist(), len(lang_index),
+                           int(tcfg.warmup_ratio * total))
+    summary = {"task": spec.task, "variant": spec.variant, "seed": spec.seed, "steps": total,
+               "selected_step": state.best[HONEST]["step"],
+               "source_dev_accuracy": round(state.best[HONEST]["score"], 6),
+               "selection": {c: {"step": b["step"], "dev_accuracy": round(b["score"], 6)}
+                             for c, b in state.best.items()},
+               "terms": list(variant.active_terms), "segments": sorted(segments), "processes": acc.num_processes,
+               "flags": flags}
+    if acc.is_main_process:
+        save_run(spec.out_dir, {CRITERIA[c][1]: b["weights"] for c, b in state.best.items()}, resolved, summary)
+    acc.free_memory()
+    return summary
+
+
+def optimisation_step(acc, model, params: Params, variant, data, batches: list[list[int]], segments, pad_id: int,
+                      coeff: float, where: str) -> tuple[float, dict[str, float]]:
+    """Forward and backward over the step's global batches (gradients synchronised on the last one only), each
+    weighted by its share of the step's examples; gradients clipped. Returns the step's loss and unweighted terms."""
+    n_step = sum(len(b) // acc.num_processes * acc.num_processes for b in batches)
+    loss_sum, term_sums = 0.0, {}
+    for j, index in enumerate(batches):
+        local = shard(index, acc.process_index, acc.num_processes)
+        batch = train_batch(data, local, segments, pad_id)
+        sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
+        with sync:
+            with acc.autocast():
+                out = model(batch.input_ids.to(acc.device), batch.attention_mask.to(acc.device), grl_coeff=coeff)
+                out, seg = gather_output(acc, out, batch.segments.to(acc.device))
+                loss, terms = total_loss(variant, out, seg, params.model)
+            if not torch.isfinite(loss):
+                bad = [k for k, v in terms.items() if not torch.isfinite(v)]
+                raise FloatingPointError(
+                    f"{where}: non-finite loss, terms {bad or ['total']} ("
+                    + ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+                    + f"); batch ids: {', '.join(data.ids[i] for i in local)}")
+            share = seg.n_src / n_step
+            acc.backward(loss * share * loss_scale(acc))
+        loss_sum += share * loss.item()
+        for k, v in terms.items():
+            term_sums[k] = term_sums.get(k, 0.0) + share * v.item()
+    acc.clip_grad_norm_(model.parameters(), params.train.max_grad_norm)
+    return loss_sum, term_sums
+
+
+def save_run(out_dir: Path, weights: dict[str, dict], resolved: dict, summary: dict) -> None:
+    """The selected weights (file name -> state dict), the resolved config (everything needed to rebuild the model)
+    and the summary, written atomically."""
+    with atomic_dir(out_dir) as tmp:
+        for name, state in weights.items():
+            torch.save(state, tmp / name)
+        (tmp / "config.json").write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def dvclive_logger(live_dir: Path):
+    """A `log(step, metrics)` writing dvclive metrics, so `dvc plots` and `dvc exp show` see training; and its Live."""
+    from dvclive import Live
+
+    live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        for name, value in metrics.items():
+            live.log_metric(name, value, plot=True)
+        live.next_step()
+
+    return live, log
+
+
+def train_runs(params: Params, variants: Sequence[str], tasks: Sequence[str], seeds: Sequence[int], raw_dir: Path,
+               tokens_root: Path, out: Path, live: Path, checkpoints: Path) -> list[dict]:
+    """Every (variant, task, seed) run, each under `out`, `live` and `checkpoints` at <variant>/<task>/seed<N>/;
+    `tokens_root` holds one tokenised dataset per task.
+
+    The main process replaces each <variant>/<task>/ of `out` (its seeds and a summary.json) and of `live` whole,
+    once every run is done, and only then removes their checkpoints: a stage killed anywhere resumes its unfinished
+    runs and reloads its finished ones from their last checkpoint. On CPU with one process the runs train side by
+    side, `train.workers` at a time (`workers.py`); on GPUs and under `accelerate launch`, one after another.
+    """
+    acc = make_accelerator(params.train)
+    main = acc.is_main_process
+    groups = [(variant, task) for variant in variants for task in tasks]
+    runs = [(variant, task, seed) for variant, task in groups for seed in seeds]
+    side_by_side = min(params.train.workers, len(runs)) if acc.device.type == "cpu" and acc.num_processes == 1 else 1
+    with contextlib.ExitStack() as stack:
+        tmp = {g: stack.enter_context(atomic_dir(out.joinpath(*g))) for g in groups} if main else {}
+        live_tmp = {g: stack.enter_context(atomic_dir(live.joinpath(*g))) for g in groups} if main else {}
+
+        def train_one(variant: str, task: str, seed: int) -> dict:
+            group = (variant, task)
+            live_run, log = dvclive_logger(live_tmp[group] / f"seed{seed}") if main else (None, None)
+            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=raw_dir, tokens_dir=tokens_root / task,
+                           out_dir=tmp[group] / f"seed{seed}" if main else None,
+                           checkpoint_dir=checkpoints / variant / task / f"seed{seed}")
+            summary = train_run(params, spec, acc, log)
+            if live_run is not None:
+                with one_at_a_time():  # Live.end() removes a signal file that every Live of a DVC run shares
+                    live_run.end()
+            return summary
+
+        if side_by_side > 1:
+            summaries = run_side_by_side([functools.partial(train_one, *run) for run in runs], side_by_side)
+        else:
+            summaries = [train_one(*run) for run in runs]
+        if main:
+            for group in groups:
+                write_json(tmp[group] / "summary.json", [s for s in summaries if (s["variant"], s["task"]) == group])
+    acc.wait_for_everyone()
+    if main:
+        for variant, task in groups:
+            _remove_checkpoints(checkpoints, variant, task)
+    return summaries
+
+
+def _remove_checkpoints(root: Path, variant: str, task: str) -> None:
+    """The checkpoints of one (variant, task), then the folders that leaves empty, `root` included."""
+    shutil.rmtree(root / variant / task, ignore_errors=True)
+    for folder in (root / variant, root):
+        with contextlib.suppress(OSError):  # absent, or still holding another run's checkpoints
+            folder.rmdir()
