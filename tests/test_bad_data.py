@@ -1,5 +1,5 @@
 """Bad real-format files through `xcrl download --source real`: each case is either one error line (exit code 2)
-naming the file and line, or handled and counted in download.json with no other row lost. README's "Bad data"
+naming the file and line, or handled and counted in download.json with no other row lost. docs/reliability.md's "Bad data"
 table lists the same cases."""
 
 from __future__ import annotations
