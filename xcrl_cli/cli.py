@@ -45,6 +45,31 @@ def preset(name: str, params_path: str) -> None:
 
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--preset", "preset_name", default=None, help="Check params.yaml with this preset applied.")
+def check(params_path: str, preset_name: str | None) -> None:
+    """Probe every source the params read (Hub datasets, local folders, dictionaries, encoder) in seconds; exits 1
+    when any is unusable. Run it before a long pipeline run, e.g. `xcrl check --preset paper` before `make paper`."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from xcrl_cli import presets
+    from xcrl_cli.check import run_checks
+    from xcrl_cli.options import user_errors
+
+    with user_errors():
+        p = presets.load(params_path, preset_name)
+    rows = run_checks(p)
+    table = Table("source", "found", "status")
+    for row in rows:
+        table.add_row(row.source, row.found, "OK" if row.ok else f"[red]FAILED[/red]: {row.fix}")
+    Console(width=200, soft_wrap=False).print(table)
+    failed = [row.source for row in rows if not row.ok]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(rows)} sources unusable: {', '.join(failed)}")
+
+
+@main.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--encoder", default=None, help="Encoder path or hub id [default: model.encoder].")
 @click.option("--variant", default="proposed", show_default=True, help="The variant whose step is measured.")
 @click.option("--seq-len", type=click.IntRange(8), default=48, show_default=True)

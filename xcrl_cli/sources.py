@@ -8,12 +8,14 @@ built in memory and written atomically: a dataset that cannot be read leaves the
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from .config import Params
 from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
+from .corpora import hub as hf
 from .corpora.schema import SPLITS, DatasetUnavailable, TaskData
 from .raw_writer import RawFolder, write_raw
 
@@ -32,6 +34,33 @@ def _loaders(p: Params) -> dict[str, Callable[[], TaskData]]:
     }
 
 
+# params key -> (name in messages, how to get the local copy) of every dataset that can come from the Hub
+HUB_DATASETS = {"xnli": ("XNLI", xnli.HOW_TO_LOCAL), "pawsx": ("PAWS-X", pawsx.HOW_TO_LOCAL),
+                "sentiment": ("sentiment", sentiment.HOW_TO_LOCAL), "parallel": ("parallel corpus", parallel.HOW_TO_LOCAL)}
+UNTRANSLATED = ("mldoc", "sentiment")  # tasks whose pairs come from the parallel corpus
+
+
+@dataclass(frozen=True)
+class HubSource:
+    key: str  # datasets.<key> in params.yaml
+    name: str
+    repo: str
+    how_to_local: str
+
+
+def hub_sources(p: Params, tasks: tuple[str, ...]) -> list[HubSource]:
+    """The Hub datasets reading `tasks` will use: each task without a local copy, and the parallel corpus when a
+    task ships no translations."""
+    keys = [*tasks, *(["parallel"] if any(t in UNTRANSLATED for t in tasks) else [])]
+    out = []
+    for key in keys:
+        spec = getattr(p.datasets, key)
+        if key in HUB_DATASETS and spec.local is None and spec.hub is not None:
+            name, how_to_local = HUB_DATASETS[key]
+            out.append(HubSource(key, name, spec.hub, how_to_local))
+    return out
+
+
 @dataclass
 class RealData:
     tasks: dict[str, TaskData]
@@ -44,13 +73,19 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
               echo: Callable[[str], None] = print) -> RealData:
     """Read every task, then the parallel corpus (only if a task lacks translations) and the MUSE dictionaries.
 
-    An absent dataset fails the download unless its task is in `optional`, where it is recorded as not run.
+    An absent dataset fails the download unless its task is in `optional`, where it is recorded as not run. Every
+    Hub source is probed before anything is downloaded, so an unreachable one fails in seconds, not after the others'
+    downloads; any error the Hub gives while reading is the same one-line DatasetUnavailable.
     """
     loaders, loaded, not_run = _loaders(p), {}, {}
+    for source in hub_sources(p, tasks):
+        if source.key not in optional:
+            hf.probe(source.repo, source.name, source.how_to_local)
     for task in tasks:
         echo(f"reading {task} ...")
         try:
-            loaded[task] = loaders[task]()
+            with hf.unavailable(*HUB_DATASETS[task]) if task in HUB_DATASETS else contextlib.nullcontext():
+                loaded[task] = loaders[task]()
         except DatasetUnavailable as err:
             if task not in optional:
                 raise
@@ -60,8 +95,9 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
     corpus = {}
     if any(not t.translations for t in loaded.values()):
         echo("reading the parallel corpus ...")
-        corpus = parallel.load(_path(d.parallel.local), d.parallel.hub, p.data.source_lang, targets,
-                               d.parallel.max_pairs)
+        with hf.unavailable(*HUB_DATASETS["parallel"]):
+                corpus = parallel.load(_path(d.parallel.local), d.parallel.hub, p.data.source_lang, targets,
+                                   d.parallel.max_pairs)
     words = {}
     if d.dictionaries.url or d.dictionaries.local:
         echo("reading the MUSE dictionaries ...")
