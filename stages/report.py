@@ -46,6 +46,7 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
         task_metric=p.report.task_metric, tables=p.report.tables,
         figure3=p.report.figure3, paper_rows=p.report.paper_rows, encoder_label=p.model.encoder_label,
         variant_labels=p.report.labels, table4_space=p.report.table4_space,
+        figure3_targets=p.report.figure3_languages,
     )
     with user_errors():
         meta = read_meta(raw)

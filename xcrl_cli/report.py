@@ -52,6 +52,10 @@ class ReportConfig:
     encoder_label: str
     variant_labels: Mapping[str, str]
     table4_space: Sequence[str]
+    figure3_targets: Sequence[str] = ()  # Figure 3's languages; empty = every target
+
+    def figure3_langs(self) -> list[str]:
+        return [lang for lang in self.targets if lang in self.figure3_targets] or list(self.targets)
 
     def label(self, variant: str) -> str:
         return self.variant_labels.get(variant, variant)
@@ -312,7 +316,7 @@ def _figure3_stats(scores, where, cfg: ReportConfig) -> list[tuple[str, str, Sta
     """Per variant and target language: the task metric averaged over tasks run, mean ± std over seeds."""
     out = []
     for variant in cfg.figure3:
-        for lang in cfg.targets:
+        for lang in cfg.figure3_langs():
             average = task_cells(scores, where, cfg, variant, [lang])["average"]
             if average is not None:
                 out.append((variant, lang, average))
@@ -323,7 +327,7 @@ def _figure3_png(stats: list[tuple[str, str, Stat]], cfg: ReportConfig) -> bytes
     from xcrl_cli.figures import grouped_bars_png
 
     bars = {cfg.label(v): {lang: (s.mean, s.std or 0.0) for v2, lang, s in stats if v2 == v} for v in cfg.figure3}
-    return grouped_bars_png(list(cfg.targets), bars, f"Figure 3: transfer per target language ({cfg.encoder_label})",
+    return grouped_bars_png(cfg.figure3_langs(), bars, f"Figure 3: transfer per target language ({cfg.encoder_label})",
                             f"target language (trained on {cfg.source_lang})", "task metric, mean over tasks (%)")
 
 
