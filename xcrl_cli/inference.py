@@ -31,8 +31,8 @@ def infer(model, enc: Encoded, batch_size: int, pad_id: int) -> tuple[torch.Tens
     n = len(enc)
     logits = None
     spaces: dict[str, torch.Tensor] = {}
-    for pos, ids, mask in eval_batches(enc, batch_size, pad_id):
-        out = model(ids.to(device), mask.to(device))
+    for pos, ids, mask, types in eval_batches(enc, batch_size, pad_id):
+        out = model(ids.to(device), mask.to(device), token_type_ids=None if types is None else types.to(device))
         if logits is None:
             logits = torch.empty(n, out.logits.shape[1])
             spaces = {k: torch.empty(n, v.shape[1]) for k, v in out.spaces().items()}

@@ -184,7 +184,9 @@ def optimisation_step(acc, model, params: Params, variant, data, batches: list[l
         sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
         with sync:
             with acc.autocast():
-                out = model(batch.input_ids.to(acc.device), batch.attention_mask.to(acc.device), grl_coeff=coeff)
+                types = None if batch.token_type_ids is None else batch.token_type_ids.to(acc.device)
+                out = model(batch.input_ids.to(acc.device), batch.attention_mask.to(acc.device), grl_coeff=coeff,
+                            token_type_ids=types)
                 out, seg = gather_output(acc, out, batch.segments.to(acc.device))
                 loss, terms = total_loss(variant, out, seg, params.model)
             if not torch.isfinite(loss):
