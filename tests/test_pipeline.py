@@ -103,7 +103,7 @@ def test_repro_writes_the_evidence_beyond_the_paper(project):
     anchors = _csv(report / "anchors.csv")
     assert ("mBERT", "xnli", "65.4") in {(r["model"], r["task"], r["published"]) for r in anchors}
     for run in (project / "data" / "models" / "proposed" / "mldoc").glob("seed*"):
-        assert (run / "model.pt").exists() and (run / "model_target_dev.pt").exists()
+        assert (run / "model.safetensors").exists()
 
 
 @pytest.mark.browser

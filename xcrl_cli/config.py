@@ -59,6 +59,7 @@ RANGES = {
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
     "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
+    "train.log_every": "[1, inf)",
     "variants.*.weights.*": "[0, inf)",
     "evaluate.seed": "[0, inf)", "evaluate.probe_max_iter": "[1, inf)", "evaluate.cluster_meanings": "[2, inf)",
     "sweep.cue_strengths[]": "[0, 1]",
@@ -208,6 +209,8 @@ class TrainConfig:
     length_group: int = 1  # batches per length-sorted mega-batch; 1 = plain random batches
     checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
     workers: int = 1  # runs trained and evaluated side by side on CPU (one process each); GPUs: one at a time
+    log_every: int = 1  # optimiser steps between logged scalars: each log waits for the GPU, the steps between do not
+    compile: bool = False  # torch.compile the model (GPUs: faster steps after a compile of a minute or two)
 
 
 @dataclass(frozen=True)
