@@ -11,7 +11,10 @@ The steps are timed in rounds: in each round every kind runs one untimed step (i
 cache after the others ran) and then `block` timed steps, so drift in the machine's speed hits all kinds alike;
 each time is the median over all timed steps. Every model is in training mode (dropout on), as in fine-tuning.
 Evaluation throughput is the full model's forward pass on B sequences without gradients. On CUDA, model FLOPs
-utilisation is 6 × parameters × tokens/s over the device's peak dense bf16 throughput.
+utilisation is 6 × parameters × tokens/s over the device's peak dense bf16 throughput, for the full model and ERM.
+
+`--encoder-config` builds a randomly initialised encoder from a config alone, so a GPU's throughput can be measured
+without network or weights: a name of `ENCODER_CONFIGS` (transformers ships no configs offline) or a config.json.
 """
 
 from __future__ import annotations
@@ -24,10 +27,21 @@ from functools import partial
 
 import torch
 
-from .config import ModelConfig, Variant
+from .config import ConfigError, ModelConfig, Variant
 from .inference import autocast, resolve_device
 from .losses import Segments, needed_segments, total_loss
 from .model import XcrlModel, load_encoder
+
+# Published configs (the models' config.json on the Hub), for a random encoder of that size with no download.
+ENCODER_CONFIGS = {
+    "xlm-roberta-base": {"model_type": "xlm-roberta", "hidden_size": 768, "num_hidden_layers": 12,
+                         "num_attention_heads": 12, "intermediate_size": 3072, "vocab_size": 250002,
+                         "max_position_embeddings": 514, "type_vocab_size": 1, "pad_token_id": 1,
+                         "bos_token_id": 0, "eos_token_id": 2, "layer_norm_eps": 1e-5},
+    "bert-base-multilingual-cased": {"model_type": "bert", "hidden_size": 768, "num_hidden_layers": 12,
+                                     "num_attention_heads": 12, "intermediate_size": 3072, "vocab_size": 119547,
+                                     "max_position_embeddings": 512, "type_vocab_size": 2, "pad_token_id": 0},
+}
 
 # Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor data sheets, without sparsity).
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 70e12, "L4": 121e12}
@@ -45,6 +59,31 @@ class BenchConfig:
     n_labels: int = 3
     n_languages: int = 6
     seed: int = 0
+    encoder_config: str | None = None  # build a random encoder from this config instead of loading `encoder`
+
+
+def encoder_config(name_or_path: str):
+    """A transformers config from `ENCODER_CONFIGS` or a config.json (file or folder); anything else names both."""
+    from pathlib import Path
+
+    from transformers import AutoConfig
+
+    if name_or_path in ENCODER_CONFIGS:
+        values = dict(ENCODER_CONFIGS[name_or_path])
+        return AutoConfig.for_model(values.pop("model_type"), **values)
+    path = Path(name_or_path)
+    if path.is_dir() and (path / "config.json").is_file() or path.is_file():
+        return AutoConfig.from_pretrained(str(path))
+    raise ConfigError(f"--encoder-config: {name_or_path!r} is neither a known config ({sorted(ENCODER_CONFIGS)}) nor a "
+                     "config.json file or a folder holding one")
+
+
+def _encoder(cfg: BenchConfig) -> torch.nn.Module:
+    if cfg.encoder_config is None:
+        return load_encoder(cfg.encoder)
+    from transformers import AutoModel
+
+    return AutoModel.from_config(encoder_config(cfg.encoder_config), add_pooling_layer=False)
 
 
 @dataclass
@@ -55,7 +94,8 @@ class BenchResult:
     train_examples_per_s: float
     eval_examples_per_s: float
     parameters: int
-    mfu: float | None
+    mfu: float | None  # the full model's step
+    mfu_erm: float | None
 
 
 def _batch(cfg: BenchConfig, vocab: int, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,9 +114,9 @@ def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Cal
 def _steps(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: Variant, device: torch.device):
     """The four (name, step) pairs of the module docstring, each with its own model and optimizer."""
     b = cfg.batch_size
-    full = XcrlModel(load_encoder(cfg.encoder), model_cfg, variant, cfg.n_labels, cfg.n_languages).to(device)
-    encoder = load_encoder(cfg.encoder).to(device)
-    ours_erm = XcrlModel(load_encoder(cfg.encoder), model_cfg, erm, cfg.n_labels, cfg.n_languages).to(device)
+    full = XcrlModel(_encoder(cfg), model_cfg, variant, cfg.n_labels, cfg.n_languages).to(device)
+    encoder = _encoder(cfg).to(device)
+    ours_erm = XcrlModel(_encoder(cfg), model_cfg, erm, cfg.n_labels, cfg.n_languages).to(device)
     hf = _hf_classifier(cfg).to(device)
     vocab = encoder.config.vocab_size
     segments = needed_segments(variant)
@@ -119,6 +159,10 @@ def _hf_classifier(cfg: BenchConfig) -> torch.nn.Module:
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # the fresh classification head is expected
+    if cfg.encoder_config is not None:
+        config = encoder_config(cfg.encoder_config)
+        config.num_labels = cfg.n_labels
+        return AutoModelForSequenceClassification.from_config(config)
     return AutoModelForSequenceClassification.from_pretrained(cfg.encoder, num_labels=cfg.n_labels)
 
 
@@ -164,4 +208,5 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
         eval_examples_per_s=cfg.batch_size / seconds["eval"],
         parameters=parameters,
         mfu=None if peak is None else 6 * parameters * tokens_per_s / peak,
+        mfu_erm=None if peak is None else 6 * parameters * cfg.batch_size * cfg.seq_len / seconds["erm"] / peak,
     )

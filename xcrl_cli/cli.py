@@ -71,24 +71,30 @@ def check(params_path: str, preset_name: str | None) -> None:
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--encoder", default=None, help="Encoder path or hub id [default: model.encoder].")
+@click.option("--encoder-config", default=None,
+              help="A random encoder built from this config instead (no download): xlm-roberta-base, "
+                   "bert-base-multilingual-cased, or a config.json.")
 @click.option("--variant", default="proposed", show_default=True, help="The variant whose step is measured.")
 @click.option("--seq-len", type=click.IntRange(8), default=48, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True, help="Examples per step.")
 @click.option("--rounds", type=click.IntRange(1), default=5, show_default=True,
-              help="Rounds; each runs every kind for one untimed and 5 timed steps.")
+              help="Rounds; each runs every kind for one untimed and --steps timed steps.")
+@click.option("--steps", type=click.IntRange(1), default=5, show_default=True, help="Timed steps per kind and round.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None, help="[default: train.precision]")
-def bench(params_path, encoder, variant, seq_len, batch_size, rounds, precision) -> None:
+def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, rounds, steps, precision) -> None:
     """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning."""
     from xcrl_cli.bench import BenchConfig, run_bench
-    from xcrl_cli.options import choice_check, load
+    from xcrl_cli.options import choice_check, load, user_errors
 
     p = load(params_path)
     choice_check("--variant", variant, p.variants)
     cfg = BenchConfig(encoder=encoder or p.model.encoder, seq_len=seq_len, batch_size=batch_size, rounds=rounds,
-                      device=p.train.device, precision=precision or p.train.precision,
-                      n_languages=len(p.data.languages))
-    r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"))
-    click.echo(f"device: {r.device}; encoder {cfg.encoder} ({r.parameters:,} parameters); batch {batch_size} x "
+                      block=steps, device=p.train.device, precision=precision or p.train.precision,
+                      n_languages=len(p.data.languages), encoder_config=encoder_config)
+    with user_errors():
+        r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"))
+    name = f"random {encoder_config}" if encoder_config else cfg.encoder
+    click.echo(f"device: {r.device}; encoder {name} ({r.parameters:,} parameters); batch {batch_size} x "
                f"{seq_len} tokens; {cfg.precision}; median of {rounds * cfg.block} steps each")
     for name, seconds in r.seconds.items():
         click.echo(f"  {name:8s} {1000 * seconds:9.2f} ms/step")
@@ -96,4 +102,5 @@ def bench(params_path, encoder, variant, seq_len, batch_size, rounds, precision)
         click.echo(f"  ratio {name}: {ratio:.3f}")
     click.echo(f"  train {r.train_examples_per_s:.0f} examples/s ({variant}); eval {r.eval_examples_per_s:.0f} "
                f"examples/s")
-    click.echo(f"  MFU: {'n/a (CPU or unknown GPU)' if r.mfu is None else f'{100 * r.mfu:.1f}%'}")
+    for kind, mfu in ((variant, r.mfu), ("erm", r.mfu_erm)):
+        click.echo(f"  MFU {kind}: {'n/a (CPU or unknown GPU)' if mfu is None else f'{100 * mfu:.1f}%'}")
