@@ -92,6 +92,7 @@ class BenchResult:
     seconds: dict[str, float]  # median step time per kind
     ratios: dict[str, float]
     train_examples_per_s: float
+    train_sequences_per_s: float  # the full model's training step: what `xcrl preset --plan` divides by
     eval_examples_per_s: float
     parameters: int
     mfu: float | None  # the full model's step
@@ -205,6 +206,7 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
         ratios={"full / encoder passes": seconds["full"] / seconds["encoder"],
                 "erm / hf fine-tuning": seconds["erm"] / seconds["hf"]},
         train_examples_per_s=cfg.batch_size / seconds["full"],
+        train_sequences_per_s=n_seq / seconds["full"],
         eval_examples_per_s=cfg.batch_size / seconds["eval"],
         parameters=parameters,
         mfu=None if peak is None else 6 * parameters * tokens_per_s / peak,

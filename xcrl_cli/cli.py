@@ -29,7 +29,12 @@ for command in (download, pairs, pretrain, tokenise, train, evaluate, report):
 @main.command()
 @click.argument("name")
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
-def preset(name: str, params_path: str) -> None:
+@click.option("--plan", "show_plan", is_flag=True,
+              help="Print the runs, sequence passes, disk and GPU-hours the preset needs instead.")
+@click.option("--throughput", default=None,
+              help="With --plan: training sequences/s, a number or the JSON of `xcrl bench --json` "
+                   "[default: a stated assumption].")
+def preset(name: str, params_path: str, show_plan: bool, throughput: str | None) -> None:
     """Print the `dvc exp run -S ...` arguments of preset NAME (checked against params.yaml first).
 
     Example: dvc exp run -n paper $(xcrl preset paper)
@@ -40,6 +45,12 @@ def preset(name: str, params_path: str) -> None:
 
     with user_errors(), open(params_path, encoding="utf-8") as f:
         presets.validate(load_yaml(f.read()), name)
+    if show_plan:
+        from xcrl_cli.plan import make_plan, print_plan
+
+        with user_errors():
+            print_plan(make_plan(presets.load(params_path, name), throughput), f"preset {name}")
+        return
     click.echo(presets.set_param_args(name))
 
 
@@ -81,7 +92,10 @@ def check(params_path: str, preset_name: str | None) -> None:
               help="Rounds; each runs every kind for one untimed and --steps timed steps.")
 @click.option("--steps", type=click.IntRange(1), default=5, show_default=True, help="Timed steps per kind and round.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None, help="[default: train.precision]")
-def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, rounds, steps, precision) -> None:
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
+              help="Also write the result here (`xcrl preset NAME --plan --throughput` reads it).")
+def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, rounds, steps, precision,
+          json_path) -> None:
     """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning."""
     from xcrl_cli.bench import BenchConfig, run_bench
     from xcrl_cli.options import choice_check, load, user_errors
@@ -104,3 +118,11 @@ def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, ro
                f"examples/s")
     for kind, mfu in ((variant, r.mfu), ("erm", r.mfu_erm)):
         click.echo(f"  MFU {kind}: {'n/a (CPU or unknown GPU)' if mfu is None else f'{100 * mfu:.1f}%'}")
+    if json_path:
+        import dataclasses
+
+        from pathlib import Path
+
+        from xcrl_cli.io import write_json
+
+        write_json(Path(json_path), dataclasses.asdict(r))
