@@ -27,11 +27,17 @@ def test_bench_builds_a_random_encoder_from_a_config_json_and_prints_mfu_as_na_o
         "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
         "intermediate_size": 32, "vocab_size": 100, "max_position_embeddings": 64}))
     result = CliRunner().invoke(main, ["bench", "--params", str(ROOT / "params.yaml"), "--encoder-config",
-                                       str(tmp_path), "--rounds", "1", "--steps", "1", "--batch-size", "2",
+                                       str(tmp_path), "--steps", "1", "--batch-size", "2",
                                        "--seq-len", "8"])
     assert result.exit_code == 0, result.output
     assert f"encoder random {tmp_path} (4,912 parameters)" in result.output
+    assert "median of 1 steps each" in result.output  # nothing interleaved, so one round whatever --rounds says
     assert "MFU proposed: n/a" in result.output and "MFU erm: n/a" in result.output
+    # only what MFU needs, one model at a time: a 278M-parameter encoder is not built four times over
+    lines = result.output.splitlines()
+    assert [line.split(" in ")[0] for line in lines if line.startswith(("building", "measured"))] == [
+        "building full", "measured full", "building erm", "measured erm"]
+    assert not any(line.split()[:1] in (["encoder"], ["hf"]) for line in lines) and "ratio" not in result.output
     bad = CliRunner().invoke(main, ["bench", "--params", str(ROOT / "params.yaml"), "--encoder-config", "nope"])
     assert bad.exit_code == 2 and "neither a known config" in bad.output
 

@@ -89,7 +89,7 @@ def check(params_path: str, preset_name: str | None) -> None:
 @click.option("--seq-len", type=click.IntRange(8), default=48, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True, help="Examples per step.")
 @click.option("--rounds", type=click.IntRange(1), default=5, show_default=True,
-              help="Rounds; each runs every kind for one untimed and --steps timed steps.")
+              help="Rounds; each runs every kind for one untimed and --steps timed steps (one with --encoder-config).")
 @click.option("--steps", type=click.IntRange(1), default=5, show_default=True, help="Timed steps per kind and round.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None, help="[default: train.precision]")
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
@@ -106,16 +106,16 @@ def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, ro
                       block=steps, device=p.train.device, precision=precision or p.train.precision,
                       n_languages=len(p.data.languages), encoder_config=encoder_config)
     with user_errors():
-        r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"))
+        r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"), lambda line: click.echo(line, err=True))
     name = f"random {encoder_config}" if encoder_config else cfg.encoder
     click.echo(f"device: {r.device}; encoder {name} ({r.parameters:,} parameters); batch {batch_size} x "
-               f"{seq_len} tokens; {cfg.precision}; median of {rounds * cfg.block} steps each")
+               f"{seq_len} tokens; {cfg.precision}; median of {r.steps} steps each")
     for name, seconds in r.seconds.items():
         click.echo(f"  {name:8s} {1000 * seconds:9.2f} ms/step")
     for name, ratio in r.ratios.items():
         click.echo(f"  ratio {name}: {ratio:.3f}")
-    click.echo(f"  train {r.train_examples_per_s:.0f} examples/s ({variant}); eval {r.eval_examples_per_s:.0f} "
-               f"examples/s")
+    click.echo(f"  train {r.train_examples_per_s:.3g} examples/s, {r.train_sequences_per_s:.3g} sequences/s "
+               f"({variant}); eval {r.eval_examples_per_s:.3g} examples/s")
     for kind, mfu in ((variant, r.mfu), ("erm", r.mfu_erm)):
         click.echo(f"  MFU {kind}: {'n/a (CPU or unknown GPU)' if mfu is None else f'{100 * mfu:.1f}%'}")
     if json_path:

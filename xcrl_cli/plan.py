@@ -140,7 +140,7 @@ def read_throughput(value: str | None) -> tuple[float, str]:
         return ASSUMED_SEQUENCES_PER_S, f"assumed {ASSUMED_SEQUENCES_PER_S:,.0f} sequences/s (not measured: pass " \
                                         "--throughput N or the JSON of `xcrl bench --json`)"
     try:
-        return float(value), f"{float(value):,.0f} sequences/s (given)"
+        return float(value), f"{_rate(float(value))} sequences/s (given)"
     except ValueError:
         pass
     path = Path(value)
@@ -150,7 +150,11 @@ def read_throughput(value: str | None) -> tuple[float, str]:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"--throughput: {value!r} is neither a number nor a JSON of `xcrl bench --json` with "
                           f"train_sequences_per_s ({e})") from None
-    return rate, f"{rate:,.0f} sequences/s measured by `xcrl bench` on {result.get('device', '?')} ({path})"
+    return rate, f"{_rate(rate)} sequences/s measured by `xcrl bench` on {result.get('device', '?')} ({path})"
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
 
 
 def make_plan(p: Params, throughput: str | None = None) -> Plan:
