@@ -15,7 +15,7 @@ from conftest import ROOT
 from xcrl_cli.check import run_checks
 from xcrl_cli.cli import main
 from xcrl_cli.config import parse_params
-from xcrl_cli.corpora import hub, sentiment
+from xcrl_cli.corpora import hub, sentiment, xnli
 from xcrl_cli.corpora.schema import DatasetUnavailable
 from xcrl_cli.sources import load_real
 
@@ -26,16 +26,38 @@ def _parquet(rows: dict, path) -> None:
 
 
 def parquet_xnli(root):
-    """facebook/xnli's layout: README configs, `<lang>/<split>-00000-of-00001.parquet`."""
+    """facebook/xnli's layout: README configs, `<config>/<split>-00000-of-00001.parquet`; `all_languages` holds one
+    row per pair with every language (premise: one field per language; hypothesis: parallel `language` and
+    `translation` lists), and the per-language configs here list the German rows in another order than the English."""
     configs = []
-    for lang in ("en", "de"):
-        for split in ("train", "validation", "test"):
-            _parquet({"premise": [f"{lang} {split} p"], "hypothesis": [f"{lang} {split} h"], "label": [1]},
+    for split in ("train", "validation", "test"):
+        _parquet({"premise": [{"de": f"de {split} p{i}", "en": f"en {split} p{i}"} for i in (0, 1)],
+                  "hypothesis": [{"language": ["de", "en"], "translation": [f"de {split} h{i}", f"en {split} h{i}"]}
+                                 for i in (0, 1)],
+                  "label": [1, 2]}, root / "all_languages" / f"{split}-00000-of-00001.parquet")
+        for lang, order in (("en", (0, 1)), ("de", (1, 0))):
+            _parquet({"premise": [f"{lang} {split} p{i}" for i in order],
+                      "hypothesis": [f"{lang} {split} h{i}" for i in order], "label": [[1, 2][i] for i in order]},
                      root / lang / f"{split}-00000-of-00001.parquet")
-        configs.append({"config_name": lang, "data_files": [{"split": s, "path": f"{lang}/{s}-*"}
-                                                            for s in ("train", "validation", "test")]})
+    for config in ("all_languages", "en", "de"):
+        configs.append({"config_name": config, "data_files": [{"split": s, "path": f"{config}/{s}-*"}
+                                                              for s in ("train", "validation", "test")]})
     (root / "README.md").write_text(f"---\n{yaml.safe_dump({'configs': configs})}---\n")
     return root
+
+
+def test_xnli_from_the_hub_links_the_renderings_of_a_pair_through_all_languages(tmp_path):
+    data = xnli.load(None, str(parquet_xnli(tmp_path / "xnli")), ["en", "de"], "en")
+    for split in ("dev", "test"):
+        by_meaning = {}
+        for row in data.rows[split]:
+            by_meaning.setdefault(row["meaning_id"], {})[row["lang"]] = row["text"]
+        assert sorted(by_meaning.values(), key=str) == [
+            {lang: f"{lang} {'validation' if split == 'dev' else split} p{i}" for lang in ("en", "de")}
+            for i in (0, 1)]
+    english = {row["id"]: row["text"] for row in data.rows["train"]}
+    assert sorted((english[t["id"]], t["text"]) for t in data.translations) == [
+        ("en train p0", "de train p0"), ("en train p1", "de train p1")]
 
 
 def script_tweets(root, export: bool):
@@ -99,8 +121,8 @@ def test_check_reports_each_source_and_fails_on_a_script_only_repository(tmp_pat
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
         rows = {row.source.split(" ")[0] + " " + row.source.rsplit("/", 1)[-1]: row
                 for row in run_checks(parse_params(raw))}
-        assert rows["hub xnli"].ok and rows["hub xnli"].found == ("2 configs: de/test (premise, hypothesis, label); "
-                                                                  "en/test (premise, hypothesis, label)")
+        assert rows["hub xnli"].ok
+        assert rows["hub xnli"].found == "1 configs: all_languages/test (premise, hypothesis, label)"
         assert rows["local tatoeba (parallel)"].ok
         assert rows["local tatoeba (parallel)"].found == "2 files; tatoeba.deu-eng.deu: 1 tab-separated fields"
         assert rows["encoder encoder"].ok

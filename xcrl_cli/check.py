@@ -46,8 +46,10 @@ class Probe:
 def hub_configs(key: str, p: Params) -> list[tuple[str, str]]:
     """(config, split) of every config a run reads from dataset `key`, one split each (the smallest that exists)."""
     langs, src = list(p.data.languages), p.data.source_lang
-    if key in ("xnli", "pawsx"):
-        return [(lang, "test") for lang in (xnli if key == "xnli" else pawsx).LANGUAGES if lang in langs]
+    if key == "xnli":
+        return [(xnli.ALL_LANGUAGES, "test")]
+    if key == "pawsx":
+        return [(lang, "test") for lang in pawsx.LANGUAGES if lang in langs]
     if key == "sentiment":
         return [(LANGUAGE_NAMES[lang], "test") for lang in sentiment.HUB_LANGUAGES if lang in langs]
     return [("-".join(sorted([src, lang])), "train") for lang in langs if lang != src]
