@@ -53,6 +53,7 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
         figure3=p.report.figure3, paper_rows=p.report.paper_rows, encoder_label=p.model.encoder_label,
         variant_labels=p.report.labels, table4_space=p.report.table4_space,
         languages_not_run={t: m.get("languages_not_run", {}) for t, m in meta["tasks"].items()},
+        figure3_targets=p.report.figure3_languages,
     )
     sweep = {c: sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths}
     if p.data.source == "embedded":  # the main runs are a point of the sweep only on the benchmark it rebuilds

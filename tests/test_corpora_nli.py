@@ -233,17 +233,27 @@ def nli(premises: list[str], labels: list[int]) -> dict:
     return {"premise": premises, "hypothesis": [p + " (h)" for p in premises], "label": labels}
 
 
+def all_languages(premises: dict[str, list[str]], labels: list[int]) -> dict:
+    """Columns of facebook/xnli's `all_languages` config: one row per pair, every language's rendering in it."""
+    langs = sorted(premises)
+    rows = [{lang: premises[lang][i] for lang in langs} for i in range(len(labels))]
+    return {"premise": rows,
+            "hypothesis": [{"language": langs, "translation": [row[lang] + " (h)" for lang in langs]} for row in rows],
+            "label": labels}
+
+
 def test_xnli_hub_conversion(monkeypatch):
     calls = fake_hub(monkeypatch, {
-        ("en", "train"): nli(["e0", "", "e2"], [0, 1, 2]), ("de", "train"): nli(["d0", "d1", "d2"], [2, 2, 2]),
-        ("en", "validation"): nli(["ev"], [1]), ("de", "validation"): nli(["dv"], [1]),
-        ("en", "test"): nli(["et0", "et1"], [2, 0]), ("de", "test"): nli(["dt0", "dt1"], [2, 0]),
+        ("all_languages", "train"): all_languages({"en": ["e0", "", "e2"], "de": ["d0", "d1", "d2"]}, [0, 1, 2]),
+        ("all_languages", "validation"): all_languages({"en": ["ev"], "de": ["dv"]}, [1]),
+        ("all_languages", "test"): all_languages({"en": ["et0", "et1"], "de": ["dt0", "dt1"]}, [2, 0]),
     })
     data = xnli.load(None, "facebook/xnli", ["de", "en", "it"], "en")
     assert calls[0] == ("probe", "facebook/xnli", "XNLI")
+    assert {config for _, config, _ in calls[1:]} == {"all_languages"}
     assert [(r["id"], r["label"]) for r in data.rows["train"]] == [("xnli-train-0-en", 0), ("xnli-train-2-en", 2)]
-    assert [(t["id"], t["lang"], t["text"]) for t in data.translations] == [
-        ("xnli-train-0-en", "de", "d0"), ("xnli-train-2-en", "de", "d2")]
+    assert [(t["id"], t["lang"], t["text"], t["text_pair"]) for t in data.translations] == [
+        ("xnli-train-0-en", "de", "d0", "d0 (h)"), ("xnli-train-2-en", "de", "d2", "d2 (h)")]
     assert [(r["text"], r["meaning_id"]) for r in data.rows["dev"]] == [("dv", "xnli-dev-0"), ("ev", "xnli-dev-0")]
     assert [r["text"] for r in data.rows["test"]] == ["dt0", "dt1", "et0", "et1"]
     assert [r["meaning_id"] for r in data.rows["test"]] == ["xnli-test-0", "xnli-test-1"] * 2
@@ -252,9 +262,18 @@ def test_xnli_hub_conversion(monkeypatch):
 
 
 def test_xnli_hub_bad_label_names_repo_config_split_and_row(monkeypatch):
-    fake_hub(monkeypatch, {("en", "train"): nli(["a", "b"], [0, -1])})
-    with pytest.raises(ValueError, match=r"facebook/xnli config 'en' split 'train' row 1: label -1 .*0 entailment"):
+    fake_hub(monkeypatch, {("all_languages", "train"): all_languages({"en": ["a", "b"]}, [0, -1])})
+    with pytest.raises(ValueError, match=r"facebook/xnli config 'all_languages' split 'train' row 1: label -1 .*0 "
+                                         r"entailment"):
         xnli.load(None, "facebook/xnli", ["en"], "en")
+
+
+def test_xnli_hub_row_without_a_hypothesis_in_a_language_is_named(monkeypatch):
+    columns = all_languages({"en": ["a", "b"], "de": ["c", "d"]}, [0, 1])
+    columns["hypothesis"][1] = {"language": ["en", "fr"], "translation": ["b (h)", "d (h)"]}  # no German
+    fake_hub(monkeypatch, {("all_languages", "train"): columns})
+    with pytest.raises(ValueError, match=r"'all_languages' split 'train': not every row has exactly one 'de'"):
+        xnli.load(None, "facebook/xnli", ["en", "de"], "en")
 
 
 def test_pawsx_hub_conversion(monkeypatch):

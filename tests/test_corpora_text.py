@@ -29,7 +29,7 @@ def fake_hub(monkeypatch) -> dict:
 
     def load_split(repo: str, config: str, split: str):
         if (config, split) not in served:
-            raise ValueError(f"BuilderConfig '{config}' not found. Available: {sorted({c for c, _ in served})}")
+            raise hub.NoSuchConfig(f"{repo!r} has no config {config!r}")
         return served[config, split]
 
     monkeypatch.setattr(hub, "probe", lambda repo, name, how_to_local: None)

@@ -207,3 +207,40 @@ def test_the_literal_reading_closes_the_gate_and_the_default_keeps_it_open(one_t
         ModelConfig(**dims, gate_init="default", distance="squared", align_mode="coral_literal"))
     default = _mean_gate_after_training(ModelConfig(**dims))
     assert literal < 0.5 < default, (literal, default)
+
+
+def test_sentence_pair_segment_ids_reach_a_bert_encoder(tmp_path, params):
+    """mBERT reads which tokens are the premise and which the hypothesis: the segment ids of the tokenizer must
+    travel through the stored columns, the batch and the model into the encoder."""
+    import datasets
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    from xcrl_cli.training.batches import eval_batches
+    from xcrl_cli.training.inference import infer
+    from xcrl_cli.training.tokens import column
+
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat",
+                                                    "a", "dog", "ran"]) + "\n")
+    tokenizer = BertTokenizer(str(tmp_path / "vocab.txt"))
+    rows = [{"text": "the cat", "text_pair": "a dog ran", "lang": "en"},
+            {"text": "a dog", "text_pair": "the cat sat", "lang": "de"}]
+    enc = encode(tokenizer, rows, {"en": 0, "de": 1}, 32)
+    stored = datasets.Dataset.from_dict({"input_ids": [list(enc[i]) for i in range(2)],
+                                         "token_type_ids": [list(enc.types_of(i)) for i in range(2)],
+                                         "lang": ["en", "de"]})
+    enc = column(stored, "input_ids", {"en": 0, "de": 1}, "lang")
+    assert enc.types_of(0).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    data = TrainSet(src=enc, pair=enc, cf=enc, labels=torch.tensor([0, 1]), ids=["a", "b"])
+    batch = train_batch(data, [0, 1], frozenset({"pair", "cf"}), pad_id=0)
+    assert batch.token_type_ids.shape == batch.input_ids.shape and batch.token_type_ids.sum() == 3 * (4 + 4)  # "a dog ran [SEP]", "the cat sat [SEP]"
+
+    encoder = BertModel(BertConfig(vocab_size=11, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                   intermediate_size=16, max_position_embeddings=32), add_pooling_layer=False)
+    seen = []
+    encoder.embeddings.register_forward_hook(lambda m, args, kwargs, out: seen.append(kwargs.get("token_type_ids")),
+                                             with_kwargs=True)
+    model = XcrlModel(encoder, params.model, params.variant("erm"), n_labels=2, n_languages=2)
+    model(batch.input_ids, batch.attention_mask, token_type_ids=batch.token_type_ids)
+    infer(model, enc, batch_size=2, pad_id=0)
+    assert torch.equal(seen[0], batch.token_type_ids)
+    assert torch.equal(seen[1], next(eval_batches(enc, 2, 0))[3]) and seen[1].sum() == 8

@@ -106,7 +106,7 @@ def test_repro_writes_the_evidence_beyond_the_paper(project):
     health = json.loads((report / "health.json").read_text())
     assert 0.0 <= health["tasks"]["mldoc"]["erm_retrieval"] <= 1.0  # the fine-tuned encoder on held-out pairs
     for run in (project / "data" / "models" / "proposed" / "mldoc").glob("seed*"):
-        assert (run / "model.pt").exists() and (run / "model_target_dev.pt").exists()
+        assert (run / "model.safetensors").exists()
 
 
 @pytest.mark.browser

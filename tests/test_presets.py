@@ -10,6 +10,7 @@ from conftest import ROOT
 
 from xcrl_cli.cli import main
 from xcrl_cli.config import ConfigError, load_yaml, parse_params, presets
+from xcrl_cli.data.corpora import pawsx, sentiment, xnli
 
 
 def _default() -> dict:
@@ -22,12 +23,19 @@ def test_the_paper_preset_is_valid_params_with_the_real_datasets_and_a_hub_encod
     assert p.pretrain.init == "xlm-roberta-base" and p.train.precision == "bf16" and p.train.lr == pytest.approx(2e-5)
 
 
+def test_the_paper_preset_lists_every_language_of_each_hub_dataset_and_figure3_keeps_the_papers():
+    p = parse_params(presets.apply(_default(), "paper"))
+    for languages in (xnli.LANGUAGES, pawsx.LANGUAGES, sentiment.HUB_LANGUAGES):
+        assert set(languages) <= set(p.data.languages)
+    assert p.report.figure3_languages == ["de", "fr", "es", "zh", "ar", "hi", "sw", "ja", "ko"]
+
+
 def test_set_param_arguments_carry_every_override_and_parse_back():
     args = shlex.split(presets.set_param_args("paper"))
     assert args[::2] == ["-S"] * len(presets.overrides("paper"))
     parsed = dict(a.split("=", 1) for a in args[1::2])
     assert parsed["train.lr"] == "0.00002"  # never 2e-05: some YAML 1.1 readers take that for a string
-    assert parsed["data.languages"] == "[en,de,fr,es,zh,ar,hi,sw,ja,ko]"
+    assert parsed["data.languages"] == "[en,ar,bg,de,el,es,fr,hi,ru,sw,th,tr,ur,vi,zh,ja,ko,it,pt]"
     assert parsed["model.encoder_label"] == "XLM-R base"
 
 

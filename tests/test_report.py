@@ -403,3 +403,31 @@ def test_a_language_left_out_of_an_optional_dataset_reads_not_run_in_the_caption
     assert "its test set has (pawsx: de; sw not run)" in caption
     render_report(scores, reps, make_cfg(), tmp_path / "plain", LABELS)
     assert "its test set has (pawsx: de)" in (tmp_path / "plain" / "table2.md").read_text()
+def test_each_task_is_averaged_over_its_own_languages_and_figure3_keeps_its_own(tmp_path):
+    """The paper preset's shape: XNLI tested in 15 languages, sentiment in 8, one list of targets covering both."""
+    from xcrl_cli.data.corpora import sentiment, xnli
+
+    langs = {"xnli": xnli.LANGUAGES, "sentiment": sentiment.HUB_LANGUAGES}
+    targets = sorted((set(xnli.LANGUAGES) | set(sentiment.HUB_LANGUAGES)) - {"en"})
+    scores = tmp_path / "scores.csv"
+    with open(scores, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["variant", "task", "seed", "lang", "metric", "value"])
+        for task, metric in (("xnli", "accuracy"), ("sentiment", "macro_f1")):
+            for lang in langs[task]:  # 0.5 in the source language, 0.1 per index of the target in its task
+                value = 0.5 if lang == "en" else 0.1 * (1 + [t for t in langs[task] if t != "en"].index(lang)) / 2
+                w.writerow(["erm", task, 0, lang, metric, value])
+    reps = tmp_path / "representations.csv"
+    reps.write_text("variant,task,seed,space,metric,value\nerm,xnli,0,h,lang_id_acc,0.5\n")
+    gold = GoldLabels({t: {lang: np.array([0, 1]) for lang in ls} for t, ls in langs.items()},
+                      {"xnli": 3, "sentiment": 3})
+    cfg = make_cfg(targets=targets, low_resource=["sw"], task_metric={"xnli": "accuracy", "sentiment": "macro_f1"},
+                   tables={"table2": ["erm"], "table4": ["erm"]}, figure3=["erm"], paper_rows={"erm": ["XLM-R"]},
+                   figure3_targets=["de", "ar", "it"])
+    render_report(scores, reps, cfg, tmp_path / "out", gold, runs_csv=None)
+    rows = read_csv(tmp_path / "out" / "table2.csv")
+    assert float(cell(rows, "XLM-R", "xnli")["mean"]) == pytest.approx(100 * 0.05 * 7.5)  # mean of 1..14 / 20
+    assert float(cell(rows, "XLM-R", "sentiment")["mean"]) == pytest.approx(100 * 0.05 * 4)  # mean of 1..7 / 20
+    header = (tmp_path / "out" / "table2.md").read_text().splitlines()[2]
+    assert "xnli: " + ", ".join(t for t in targets if t in xnli.LANGUAGES) in header
+    assert [r["lang"] for r in read_csv(tmp_path / "out" / "figure3.csv")] == ["ar", "de", "it"]

@@ -23,6 +23,7 @@ from conftest import ROOT, run_cmd
 from xcrl_cli.cli import main
 from xcrl_cli.io import read_jsonl
 from xcrl_cli.training.batches import encode, length_grouped_batches
+from xcrl_cli.training.selection import load_weights
 from xcrl_cli.training.tokens import load_eval_set, load_train_set
 
 TASK = "sentiment"
@@ -132,7 +133,7 @@ def test_gradient_accumulation_over_two_half_batches_equals_one_full_batch(task_
         acc = make_accelerator(params.train)
         prepared = acc.prepare(model)
         optimisation_step(acc, prepared, params, variant, data, batches, needed_segments(variant),
-                                    model.encoder.config.pad_token_id, 0.0, "test")
+                          model.encoder.config.pad_token_id, 0.0)
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
         acc.free_memory()
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
@@ -186,7 +187,7 @@ RUN = Path("proposed", TASK)  # where _train_args's run lands under --out, --liv
 
 
 def _weights(root: Path, run: Path = RUN, seed: int = 0) -> dict[str, torch.Tensor]:
-    return torch.load(root / "model" / run / f"seed{seed}" / "model.pt", weights_only=True)
+    return load_weights(root / "model" / run / f"seed{seed}" / "model.safetensors")
 
 
 def _train_args(task_dir: Path, params: Path, out: Path) -> list[str]:
@@ -227,7 +228,7 @@ def test_one_command_trains_every_variant_and_seed_side_by_side(task_dir, tmp_pa
         summary = json.loads((tmp_path / "model" / run / "summary.json").read_text())
         assert [(r["variant"], r["task"], r["seed"]) for r in summary] == [(variant, TASK, 0), (variant, TASK, 1)]
         for seed in (0, 1):
-            assert (tmp_path / "model" / run / f"seed{seed}" / "model.pt").exists()
+            assert (tmp_path / "model" / run / f"seed{seed}" / "model.safetensors").exists()
             assert _losses(tmp_path / "live" / run / f"seed{seed}")
         assert _weights(tmp_path, run, 0).keys() == _weights(tmp_path, run, 1).keys()
         assert not all(torch.equal(a, b) for a, b in zip(_weights(tmp_path, run, 0).values(),
@@ -324,3 +325,31 @@ def test_the_encoder_moves_at_its_scaled_learning_rate_and_the_heads_at_the_full
     encoder = max(v for k, v in moved.items() if k.startswith("encoder."))
     heads = max(v for k, v in moved.items() if not k.startswith("encoder."))
     assert encoder == pytest.approx(0.0025, rel=1e-3) and heads == pytest.approx(0.01, rel=1e-3)
+def test_logging_every_few_steps_logs_fewer_points_and_changes_no_weight(task_dir, tmp_path):
+    runs = {}
+    for log_every in (1, 3):
+        params = _params(tmp_path, task_dir / "encoder", log_every=log_every, eval_every=4, checkpoint_every=0,
+                         epochs=1)
+        _xcrl(*_train_args(task_dir, params, tmp_path / f"log{log_every}"))
+        runs[log_every] = (_weights(tmp_path / f"log{log_every}"), _losses(tmp_path / f"log{log_every}" / "live" /
+                                                                             RUN / "seed0"))
+    (every, every_loss), (few, few_loss) = runs[1], runs[3]
+    assert every.keys() == few.keys() and all(torch.equal(every[k], few[k]) for k in every)
+    assert len(few_loss) < len(every_loss) and set(few_loss) <= set(every_loss)
+
+
+def test_the_oracle_weights_file_is_written_only_when_it_chose_another_step(tmp_path):
+    from xcrl_cli.training.selection import selected_weights, weights_files
+    from xcrl_cli.training.train import save_run
+
+    w = {"a": torch.ones(2)}
+    for oracle_step, files in ((5, ["model.safetensors"]), (7, ["model.safetensors", "model_target_dev.safetensors"])):
+        best = {"source_dev": {"step": 5, "weights": w}, "target_dev": {"step": oracle_step, "weights": {
+            "a": torch.zeros(2)}}}
+        run = tmp_path / f"run{oracle_step}"
+        summary = {"selection": {c: {"step": b["step"]} for c, b in best.items()}}
+        save_run(run, weights_files(best), {}, summary)
+        assert sorted(p.name for p in run.glob("*.safetensors")) == files
+        assert selected_weights(run, "target_dev").name == files[-1]
+        assert torch.equal(load_weights(selected_weights(run, "target_dev"))["a"], best[
+            "target_dev" if oracle_step == 7 else "source_dev"]["weights"]["a"])

@@ -31,7 +31,12 @@ for command in (download, pairs, pretrain, tokenise, train, evaluate, report):
 @main.command()
 @click.argument("name")
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
-def preset(name: str, params_path: str) -> None:
+@click.option("--plan", "show_plan", is_flag=True,
+              help="Print the runs, sequence passes, disk and GPU-hours the preset needs instead.")
+@click.option("--throughput", default=None,
+              help="With --plan: training sequences/s, a number or the JSON of `xcrl bench --json` "
+                   "[default: a stated assumption].")
+def preset(name: str, params_path: str, show_plan: bool, throughput: str | None) -> None:
     """Print the `dvc exp run -S ...` arguments of preset NAME (checked against params.yaml first).
 
     Example: dvc exp run -n paper $(xcrl preset paper)
@@ -41,35 +46,84 @@ def preset(name: str, params_path: str) -> None:
 
     with user_errors(), open(params_path, encoding="utf-8") as f:
         presets.validate(load_yaml(f.read()), name)
+    if show_plan:
+        from xcrl_cli.training.plan import make_plan, print_plan
+
+        with user_errors():
+            print_plan(make_plan(presets.load(params_path, name), throughput), f"preset {name}")
+        return
     click.echo(presets.set_param_args(name))
 
 
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--preset", "preset_name", default=None, help="Check params.yaml with this preset applied.")
+def check(params_path: str, preset_name: str | None) -> None:
+    """Probe every source the params read (Hub datasets, local folders, dictionaries, encoder) in seconds; exits 1
+    when any is unusable. Run it before a long pipeline run, e.g. `xcrl check --preset paper` before `make paper`."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from xcrl_cli.config import presets
+    from xcrl_cli.data.check import run_checks
+    from xcrl_cli.options import user_errors
+
+    with user_errors():
+        p = presets.load(params_path, preset_name)
+    rows = run_checks(p)
+    table = Table("source", "found", "status")
+    for row in rows:
+        table.add_row(row.source, row.found, "OK" if row.ok else f"[red]FAILED[/red]: {row.fix}")
+    Console(width=200, soft_wrap=False).print(table)
+    failed = [row.source for row in rows if not row.ok]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(rows)} sources unusable: {', '.join(failed)}")
+
+
+@main.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--encoder", default=None, help="Encoder path or hub id [default: model.encoder].")
+@click.option("--encoder-config", default=None,
+              help="A random encoder built from this config instead (no download): xlm-roberta-base, "
+                   "bert-base-multilingual-cased, or a config.json.")
 @click.option("--variant", default="proposed", show_default=True, help="The variant whose step is measured.")
 @click.option("--seq-len", type=click.IntRange(8), default=48, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True, help="Examples per step.")
 @click.option("--rounds", type=click.IntRange(1), default=5, show_default=True,
-              help="Rounds; each runs every kind for one untimed and 5 timed steps.")
+              help="Rounds; each runs every kind for one untimed and --steps timed steps (one with --encoder-config).")
+@click.option("--steps", type=click.IntRange(1), default=5, show_default=True, help="Timed steps per kind and round.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None, help="[default: train.precision]")
-def bench(params_path, encoder, variant, seq_len, batch_size, rounds, precision) -> None:
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
+              help="Also write the result here (`xcrl preset NAME --plan --throughput` reads it).")
+def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, rounds, steps, precision,
+          json_path) -> None:
     """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning."""
-    from xcrl_cli.options import choice_check, load
+    from xcrl_cli.options import choice_check, load, user_errors
     from xcrl_cli.training.bench import BenchConfig, run_bench
 
     p = load(params_path)
     choice_check("--variant", variant, p.variants)
     cfg = BenchConfig(encoder=encoder or p.model.encoder, seq_len=seq_len, batch_size=batch_size, rounds=rounds,
-                      device=p.train.device, precision=precision or p.train.precision,
-                      n_languages=len(p.data.languages))
-    r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"))
-    click.echo(f"device: {r.device}; encoder {cfg.encoder} ({r.parameters:,} parameters); batch {batch_size} x "
-               f"{seq_len} tokens; {cfg.precision}; median of {rounds * cfg.block} steps each")
+                      block=steps, device=p.train.device, precision=precision or p.train.precision,
+                      n_languages=len(p.data.languages), encoder_config=encoder_config)
+    with user_errors():
+        r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"), lambda line: click.echo(line, err=True))
+    name = f"random {encoder_config}" if encoder_config else cfg.encoder
+    click.echo(f"device: {r.device}; encoder {name} ({r.parameters:,} parameters); batch {batch_size} x "
+               f"{seq_len} tokens; {cfg.precision}; median of {r.steps} steps each")
     for name, seconds in r.seconds.items():
         click.echo(f"  {name:8s} {1000 * seconds:9.2f} ms/step")
     for name, ratio in r.ratios.items():
         click.echo(f"  ratio {name}: {ratio:.3f}")
-    click.echo(f"  train {r.train_examples_per_s:.0f} examples/s ({variant}); eval {r.eval_examples_per_s:.0f} "
-               f"examples/s")
-    click.echo(f"  MFU: {'n/a (CPU or unknown GPU)' if r.mfu is None else f'{100 * r.mfu:.1f}%'}")
+    click.echo(f"  train {r.train_examples_per_s:.3g} examples/s, {r.train_sequences_per_s:.3g} sequences/s "
+               f"({variant}); eval {r.eval_examples_per_s:.3g} examples/s")
+    for kind, mfu in ((variant, r.mfu), ("erm", r.mfu_erm)):
+        click.echo(f"  MFU {kind}: {'n/a (CPU or unknown GPU)' if mfu is None else f'{100 * mfu:.1f}%'}")
+    if json_path:
+        import dataclasses
+
+        from pathlib import Path
+
+        from xcrl_cli.io import write_json
+
+        write_json(Path(json_path), dataclasses.asdict(r))

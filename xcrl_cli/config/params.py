@@ -40,6 +40,7 @@ RANGES = {
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
     "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
     "train.encoder_lr_scale": "(0, 1]",
+    "train.log_every": "[1, inf)",
     "variants.*.weights.*": "[0, inf)",
     "evaluate.seed": "[0, inf)", "evaluate.probe_max_iter": "[1, inf)", "evaluate.cluster_meanings": "[2, inf)",
     "evaluate.retrieval_pairs": "[0, inf)",
@@ -191,6 +192,8 @@ class TrainConfig:
     checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
     workers: int = 1  # runs trained and evaluated side by side on CPU (one process each); GPUs: one at a time
     encoder_lr_scale: float = 1.0  # the encoder's learning rate as a fraction of `lr` (heads, gate, adversary: lr)
+    log_every: int = 1  # optimiser steps between logged scalars: each log waits for the GPU, the steps between do not
+    compile: bool = False  # torch.compile the model (GPUs: faster steps after a compile of a minute or two)
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,7 @@ class ReportParams:
     labels: dict[str, str] = field(default_factory=dict)
     paper_rows: dict[str, list[str]] = field(default_factory=dict)
     table4_space: list[str] = field(default_factory=lambda: ["z_inv", "h"])
+    figure3_languages: list[str] = field(default_factory=list)  # Figure 3's targets; empty = every target
 
 
 @dataclass(frozen=True)

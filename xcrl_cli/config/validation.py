@@ -164,6 +164,8 @@ def _validate(p: Params) -> None:
     for table, rows in {**p.report.tables, "figure3": p.report.figure3}.items():
         for row in rows:
             _one_of(f"report.tables.{table}", row, list(p.variants))
+    for lang in p.report.figure3_languages:
+        _one_of("report.figure3_languages", lang, list(p.data.targets))
     _one_of("report.significance.reference", p.report.significance.reference, list(p.variants))
     _validate_sweep(p.sweep, p)
     if p.pretrain.init == "scratch" and p.train.max_length > p.pretrain.max_length:

@@ -12,12 +12,14 @@ was removed.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..config import Params
 from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
+from .corpora import hub as hf
 from .corpora.lines import bom_log
 from .corpora.schema import SPLITS, DatasetUnavailable, LanguageUnavailable, Tally, TaskData
 from .raw_writer import RawFolder, write_raw
@@ -67,19 +69,51 @@ class RealData:
     boms: dict[str, list[str]] = field(default_factory=dict)
 
 
+# params key -> (name in messages, how to get the local copy) of every dataset that can come from the Hub
+HUB_DATASETS = {"xnli": ("XNLI", xnli.HOW_TO_LOCAL), "pawsx": ("PAWS-X", pawsx.HOW_TO_LOCAL),
+                "sentiment": ("sentiment", sentiment.HOW_TO_LOCAL), "parallel": ("parallel corpus", parallel.HOW_TO_LOCAL)}
+UNTRANSLATED = ("mldoc", "sentiment")  # tasks whose pairs come from the parallel corpus
+
+
+@dataclass(frozen=True)
+class HubSource:
+    key: str  # datasets.<key> in params.yaml
+    name: str
+    repo: str
+    how_to_local: str
+
+
+def hub_sources(p: Params, tasks: tuple[str, ...]) -> list[HubSource]:
+    """The Hub datasets reading `tasks` will use: each task without a local copy, and the parallel corpus when a
+    task ships no translations."""
+    keys = [*tasks, *(["parallel"] if any(t in UNTRANSLATED for t in tasks) else [])]
+    out = []
+    for key in keys:
+        spec = getattr(p.datasets, key)
+        if key in HUB_DATASETS and spec.local is None and spec.hub is not None:
+            name, how_to_local = HUB_DATASETS[key]
+            out.append(HubSource(key, name, spec.hub, how_to_local))
+    return out
+
+
 def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
               echo: Callable[[str], None] = print) -> RealData:
     """Read every task, then the parallel corpus (only if a task lacks translations) and the MUSE dictionaries.
 
     An absent dataset (or a missing or empty file of it) fails the download unless its task is in `optional`, where
     it is recorded as not run, with a warning: the whole task, or only the languages whose own files are missing or
-    empty.
+    empty. Every Hub source is probed before anything is downloaded, so an unreachable one fails in seconds, not
+    after the others' downloads; any error the Hub gives while reading is the same one-line DatasetUnavailable.
     """
     loaders, loaded, not_run, boms = _loaders(p), {}, {}, {}
+    for source in hub_sources(p, tasks):
+        if source.key not in optional:
+            hf.probe(source.repo, source.name, source.how_to_local)
     for task in tasks:
         echo(f"reading {task} ...")
+        hub_errors = hf.unavailable(*HUB_DATASETS[task]) if task in HUB_DATASETS else contextlib.nullcontext()
         try:
-            with bom_log() as boms[task]:
+            with hub_errors, bom_log() as boms[task]:
                 loaded[task] = _read_task(loaders[task], list(p.data.languages), p.data.source_lang,
                                           task in optional)
         except DatasetUnavailable as err:
@@ -95,7 +129,7 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
     corpus, words = {}, {}
     if any(not t.translations for t in loaded.values()):
         echo("reading the parallel corpus ...")
-        with bom_log() as boms["parallel"]:
+        with hf.unavailable(*HUB_DATASETS["parallel"]), bom_log() as boms["parallel"]:
             corpus = parallel.load(_path(d.parallel.local), d.parallel.hub, p.data.source_lang, targets,
                                    d.parallel.max_pairs, tallies.setdefault("parallel", Tally()))
     if d.dictionaries.url or d.dictionaries.local:

@@ -25,7 +25,7 @@ from ..io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
 from ..model.model import XcrlModel, load_encoder
 from ..model.pretrain import heldout_retrieval, read_parallel
 from ..training.inference import infer, resolve_device
-from ..training.selection import CRITERIA, HONEST
+from ..training.selection import CRITERIA, HONEST, load_weights, selected_weights
 from ..training.tokens import has_split, load_eval_set, load_tokens
 from .columns import CF_COLUMNS, REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
 from .metrics import (
@@ -54,7 +54,7 @@ def load_run(run_dir: Path, n_labels: int, n_languages: int) -> XcrlModel:
     model_cfg = ModelConfig(**config["model"])
     variant = Variant(**config["variant_config"])
     model = XcrlModel(load_encoder(model_cfg.encoder), model_cfg, variant, n_labels, n_languages)
-    model.load_state_dict(torch.load(run_dir / CRITERIA[HONEST][1], map_location="cpu", weights_only=True))
+    model.load_state_dict(load_weights(run_dir / CRITERIA[HONEST][1]))
     return model.eval()
 
 
@@ -165,11 +165,13 @@ def evaluate_run(
                              f"{raw_dir / task / 'test_nocue.jsonl'}'s; the tokenised data is stale, run `xcrl tokenise`")
         result.nocue_scores = _score_rows(key, nocue_rows, pred_nocue, n_labels)
         result.representations.append({**key, "space": "prediction", "metric": "cue_flip_rate", "value": flips})
-    oracle = CRITERIA["target_dev"][1]
-    if (run_dir / oracle).exists():
-        # Same architecture, other weights: swap them in rather than rebuild the model and reload the encoder.
-        model.load_state_dict(torch.load(run_dir / oracle, map_location=device, weights_only=True))
-        pred_oracle, _, _ = _predict(model, tokens_dir, "test", lang_index, batch_size, pad_id)
+    oracle = selected_weights(run_dir, "target_dev")
+    if oracle is not None:
+        pred_oracle = pred  # both criteria chose the same step
+        if oracle.name != CRITERIA[HONEST][1]:
+            # Same architecture, other weights: swap them in rather than rebuild the model and reload the encoder.
+            model.load_state_dict(load_weights(oracle, device))
+            pred_oracle, _, _ = _predict(model, tokens_dir, "test", lang_index, batch_size, pad_id)
         result.oracle_scores = _score_rows(key, test_rows, pred_oracle, n_labels)
     result.predictions = [
         {**key, "id": r["id"], "lang": r["lang"], "label": r["label"], "pred": int(p)} for r, p in zip(test_rows, pred)

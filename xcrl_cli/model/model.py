@@ -87,8 +87,10 @@ class XcrlModel(nn.Module):
             LanguageDiscriminator(cfg.inv_dim, cfg.head_hidden, n_languages) if variant.weight("adv") > 0 else None
         )
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, grl_coeff: float = 0.0) -> ModelOutput:
-        last = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (N, T, H)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, grl_coeff: float = 0.0,
+                token_type_ids: torch.Tensor | None = None) -> ModelOutput:
+        segments = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        last = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **segments).last_hidden_state
         h = pool(last, attention_mask, self.pooling)
         z_inv = z_spe = z_task = None
         causal_in = h

@@ -30,6 +30,10 @@ class ReportConfig:
     table4_space: Sequence[str]
     # task -> {language: why}: languages an optional dataset lacked files for (meta.json), printed as not run
     languages_not_run: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    figure3_targets: Sequence[str] = ()  # Figure 3's languages; empty = every target
+
+    def figure3_langs(self) -> list[str]:
+        return [lang for lang in self.targets if lang in self.figure3_targets] or list(self.targets)
 
     def label(self, variant: str) -> str:
         return self.variant_labels.get(variant, variant)

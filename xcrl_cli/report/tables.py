@@ -143,7 +143,7 @@ def _figure3_stats(scores, where, cfg: ReportConfig) -> list[tuple[str, str, Sta
     """Per variant and target language: the task metric averaged over tasks run, mean ± std over seeds."""
     out = []
     for variant in cfg.figure3:
-        for lang in cfg.targets:
+        for lang in cfg.figure3_langs():
             average = task_cells(scores, where, cfg, variant, [lang])["average"]
             if average is not None:
                 out.append((variant, lang, average))
@@ -154,7 +154,7 @@ def _figure3_png(stats: list[tuple[str, str, Stat]], cfg: ReportConfig) -> bytes
     from .figures import grouped_bars_png
 
     bars = {cfg.label(v): {lang: (s.mean, s.std or 0.0) for v2, lang, s in stats if v2 == v} for v in cfg.figure3}
-    return grouped_bars_png(list(cfg.targets), bars, f"Figure 3: transfer per target language ({cfg.encoder_label})",
+    return grouped_bars_png(cfg.figure3_langs(), bars, f"Figure 3: transfer per target language ({cfg.encoder_label})",
                             f"target language (trained on {cfg.source_lang})", "task metric, mean over tasks (%)")
 
 

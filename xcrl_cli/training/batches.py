@@ -25,13 +25,18 @@ class Encoded:
     flat: np.ndarray  # (total tokens,)
     offsets: np.ndarray  # (n + 1,)
     langs: np.ndarray  # (n,)
+    types: np.ndarray | None = None  # (total tokens,) segment ids, for encoders that use them (mBERT); else None
 
     @classmethod
-    def from_lists(cls, ids: list[list[int]], langs: list[int]) -> Encoded:
+    def from_lists(cls, ids: list[list[int]], langs: list[int], types: list[list[int]] | None = None) -> Encoded:
         offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum([len(s) for s in ids], out=offsets[1:])
-        flat = np.fromiter((t for s in ids for t in s), dtype=np.int64, count=int(offsets[-1]))
-        return cls(flat=flat, offsets=offsets, langs=np.asarray(langs, dtype=np.int64))
+
+        def flat(seqs: list[list[int]]) -> np.ndarray:
+            return np.fromiter((t for s in seqs for t in s), dtype=np.int64, count=int(offsets[-1]))
+
+        return cls(flat=flat(ids), offsets=offsets, langs=np.asarray(langs, dtype=np.int64),
+                   types=None if types is None else flat(types))
 
     def __len__(self) -> int:
         return len(self.langs)
@@ -43,12 +48,22 @@ class Encoded:
     def __getitem__(self, i: int) -> np.ndarray:
         return self.flat[self.offsets[i] : self.offsets[i + 1]]
 
+    def types_of(self, i: int) -> np.ndarray:
+        return self.types[self.offsets[i] : self.offsets[i + 1]]
+
+
+def tokenise(tokenizer, texts: list[str], text_pairs: list[str | None],
+             max_length: int) -> tuple[list[list[int]], list[list[int]] | None]:
+    """Token ids of each text, jointly with its text pair where it has one (NLI, paraphrase), truncated; and their
+    segment ids (0 for the text, 1 for its pair) when the tokenizer's model reads them (BERT), else None."""
+    pairs = [p or "" for p in text_pairs] if any(p is not None for p in text_pairs) else None
+    enc = tokenizer(texts, pairs, truncation=True, max_length=max_length)
+    types = enc["token_type_ids"] if "token_type_ids" in tokenizer.model_input_names else None
+    return enc["input_ids"], types
+
 
 def token_ids(tokenizer, texts: list[str], text_pairs: list[str | None], max_length: int) -> list[list[int]]:
-    """Token ids of each text, jointly with its text pair where it has one (NLI, paraphrase), truncated."""
-    if any(p is not None for p in text_pairs):
-        return tokenizer(texts, [p or "" for p in text_pairs], truncation=True, max_length=max_length)["input_ids"]
-    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    return tokenise(tokenizer, texts, text_pairs, max_length)[0]
 
 
 def check_not_empty(ids: list[list[int]], rows_ids: list, texts: list[str], source: str = "") -> None:
@@ -62,9 +77,9 @@ def check_not_empty(ids: list[list[int]], rows_ids: list, texts: list[str], sour
 def encode(tokenizer, rows: list[dict], lang_index: dict[str, int], max_length: int) -> Encoded:
     """Tokenise `rows` (each with `text`, optional `text_pair`, `lang`) in memory."""
     texts = [r["text"] for r in rows]
-    ids = token_ids(tokenizer, texts, [r.get("text_pair") for r in rows], max_length)
+    ids, types = tokenise(tokenizer, texts, [r.get("text_pair") for r in rows], max_length)
     check_not_empty(ids, [r.get("id") for r in rows], texts)
-    return Encoded.from_lists(ids, [lang_index[r["lang"]] for r in rows])
+    return Encoded.from_lists(ids, [lang_index[r["lang"]] for r in rows], types)
 
 
 def pad(seqs: list, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,6 +91,17 @@ def pad(seqs: list, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
         ids[i, : len(s)] = s
         mask[i, : len(s)] = 1
     return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def pad_types(encs: list[Encoded], index: list[int]) -> torch.Tensor | None:
+    """Segment ids of sequences `index` of each of `encs`, padded with 0 as `pad` pads; None without segment ids."""
+    if encs[0].types is None:
+        return None
+    seqs = [enc.types_of(i) for enc in encs for i in index]
+    out = np.zeros((len(seqs), max(len(s) for s in seqs)), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+    return torch.from_numpy(out)
 
 
 @dataclass
@@ -116,6 +142,7 @@ class Batch:
     n_pair: int
     n_cf: int
     n_anchor: int
+    token_type_ids: torch.Tensor | None = None  # (N, T), for encoders with segment ids
 
     @property
     def segments(self) -> Segments:
@@ -136,6 +163,7 @@ def train_batch(data: TrainSet, index: list[int], segments: frozenset[str], pad_
         n_pair=n * ("pair" in segments),
         n_cf=n * ("cf" in segments),
         n_anchor=n * (data.anchor is not None and "pair" in segments),
+        token_type_ids=pad_types(parts, index),
     )
 
 
@@ -159,9 +187,9 @@ def length_grouped_batches(lengths: np.ndarray, batch_size: int, generator: torc
 
 
 def eval_batches(enc: Encoded, batch_size: int, pad_id: int):
-    """Batches for inference in length order (less padding); yields (positions, ids, mask)."""
+    """Batches for inference in length order (less padding); yields (positions, ids, mask, segment ids or None)."""
     order = np.argsort(enc.lengths, kind="stable").tolist()
     for start in range(0, len(order), batch_size):
         pos = order[start : start + batch_size]
         ids, mask = pad([enc[i] for i in pos], pad_id)
-        yield pos, ids, mask
+        yield pos, ids, mask, pad_types([enc], pos)

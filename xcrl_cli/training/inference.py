@@ -22,6 +22,13 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor on `device`; on CUDA from pinned memory without waiting, so the copy overlaps the GPU's work."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 @torch.no_grad()
 def infer(model, enc: Encoded, batch_size: int, pad_id: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Logits (n, C) and representations {space: (n, d)} of every sequence of `enc`, in `enc`'s order."""
@@ -31,8 +38,9 @@ def infer(model, enc: Encoded, batch_size: int, pad_id: int) -> tuple[torch.Tens
     n = len(enc)
     logits = None
     spaces: dict[str, torch.Tensor] = {}
-    for pos, ids, mask in eval_batches(enc, batch_size, pad_id):
-        out = model(ids.to(device), mask.to(device))
+    for pos, ids, mask, types in eval_batches(enc, batch_size, pad_id):
+        out = model(to_device(ids, device), to_device(mask, device),
+                    token_type_ids=None if types is None else to_device(types, device))
         if logits is None:
             logits = torch.empty(n, out.logits.shape[1])
             spaces = {k: torch.empty(n, v.shape[1]) for k, v in out.spaces().items()}

@@ -3,13 +3,18 @@
 Zero-shot transfer is honest only when the checkpoint is chosen on the source-language dev set, since a user of a
 zero-shot model has no labelled target data. Selecting on the target languages' dev sets instead is an
 oracle: it shows how much of a method's apparent gain could come from checkpoint choice alone. A run keeps the best
-weights under each criterion; `model.pt` is the honest one, `model_target_dev.pt` the oracle, reported as such.
+weights under each criterion; `model.safetensors` is the honest one, `model_target_dev.safetensors` the oracle,
+reported as such. The oracle's file is written only when it chose another step than the honest one (at paper scale
+each file is 1.1 GB); otherwise the run's summary says both criteria picked the same step, and the honest file
+serves both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+import json
 
 import numpy as np
 import torch
@@ -19,7 +24,7 @@ from .inference import infer
 from .tokens import has_split, load_eval_set
 
 # criterion -> (tokenised split it is measured on, weights file it selects)
-CRITERIA = {"source_dev": ("dev", "model.pt"), "target_dev": ("dev_targets", "model_target_dev.pt")}
+CRITERIA = {"source_dev": ("dev", "model.safetensors"), "target_dev": ("dev_targets", "model_target_dev.safetensors")}
 HONEST = "source_dev"
 
 
@@ -58,3 +63,26 @@ def record(best: dict[str, dict], criteria: list[str], scores: dict[str, float],
     weights = {k: v.detach().cpu().clone() for k, v in state_dict.items()}
     for c in criteria:
         best[c] = {"score": scores[c], "step": step, "weights": weights}
+
+
+def weights_files(best: dict[str, dict]) -> dict[str, dict[str, torch.Tensor]]:
+    """File name -> state dict to save: the honest weights, and each other criterion's only where it chose
+    another step."""
+    honest = best[HONEST]
+    return {CRITERIA[c][1]: b["weights"] for c, b in best.items() if c == HONEST or b["step"] != honest["step"]}
+
+
+def selected_weights(run_dir: Path, criterion: str) -> Path | None:
+    """The weights file a criterion selected in a saved run (the honest file where both chose one step); None when
+    the run has no such criterion (a task without target-language dev sets)."""
+    selection = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))["selection"]
+    if criterion not in selection:
+        return None
+    own = Path(run_dir) / CRITERIA[criterion][1]
+    return own if own.exists() else Path(run_dir) / CRITERIA[HONEST][1]
+
+
+def load_weights(path: Path, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path), device=str(device))

@@ -18,7 +18,7 @@ import torch
 
 from ..data.raw import read_meta, task_meta
 from ..io import atomic_dir, iter_jsonl
-from .batches import Encoded, TrainSet, check_not_empty, token_ids
+from .batches import Encoded, TrainSet, check_not_empty, tokenise
 
 # A training row's sequences, by column prefix, and where each lies in a pairs-file row.
 TRAIN_SEGMENTS = {"src": lambda r: r, "pair": lambda r: r["pair"], "cf": lambda r: r["counterfactual"],
@@ -58,14 +58,18 @@ def _tokenise_columns(batch: dict, tokenizer, max_length: int, prefixes: list[st
     out = {}
     for p in prefixes:
         texts, pairs = batch[f"{p}text"], batch[f"{p}text_pair"]
-        ids = token_ids(tokenizer, texts, pairs, max_length + 1)
+        ids, types = tokenise(tokenizer, texts, pairs, max_length + 1)
         cut = [i for i, seq in enumerate(ids) if len(seq) > max_length]
         if cut:
-            recut = token_ids(tokenizer, [texts[i] for i in cut], [pairs[i] for i in cut], max_length)
-            for i, seq in zip(cut, recut):
-                ids[i] = seq
+            recut, recut_types = tokenise(tokenizer, [texts[i] for i in cut], [pairs[i] for i in cut], max_length)
+            for j, i in enumerate(cut):
+                ids[i] = recut[j]
+                if types is not None:
+                    types[i] = recut_types[j]
         check_not_empty(ids, batch["id"], texts, source)
         out[f"{p}input_ids"] = ids
+        if types is not None:  # only for encoders that read segment ids (mBERT), so XLM-R's folders are unchanged
+            out[f"{p}token_type_ids"] = types
         cut_set = set(cut)
         out[f"{p}truncated"] = [i in cut_set for i in range(len(ids))]
     return out
@@ -171,15 +175,18 @@ def load_tokens(tokens_dir: Path, split: str):
 
 
 def column(ds, name: str, lang_index: dict[str, int], lang_column: str) -> Encoded:
-    """A token-id column as `Encoded`, read from the Arrow buffers without copying."""
+    """A token-id column as `Encoded` (with its segment-id column where the split has one), read from the Arrow
+    buffers without copying."""
     arr = ds.data.column(name).combine_chunks()
+    types_name = name.replace("input_ids", "token_type_ids")
+    types = ds.data.column(types_name).combine_chunks().values.to_numpy() if types_name in ds.column_names else None
     langs = ds.data.column(lang_column).to_pylist()
     unknown = sorted(set(langs) - set(lang_index))
     if unknown:
         raise ValueError(f"{ds.cache_files[0]['filename'] if ds.cache_files else name}: languages {unknown} are not "
                          f"in data/raw/meta.json's languages {sorted(lang_index)}")
     return Encoded(flat=arr.values.to_numpy(), offsets=arr.offsets.to_numpy().astype(np.int64),
-                   langs=np.array([lang_index[x] for x in langs], dtype=np.int64))
+                   langs=np.array([lang_index[x] for x in langs], dtype=np.int64), types=types)
 
 
 def load_train_set(tokens_dir: Path, lang_index: dict[str, int]) -> TrainSet:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import random
 import shutil
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 
 from ..config import Params, TrainConfig, to_dict
 from ..data.raw import read_meta, task_meta
@@ -34,8 +36,8 @@ from .batches import length_grouped_batches, train_batch
 from .checkpoint import TrainState, fingerprint, load_checkpoint, save_checkpoint
 from .distributed import gather_output, loss_scale, shard
 from .guards import collapse_flags
-from .inference import resolve_device
-from .selection import CRITERIA, HONEST, dev_score, improved, load_dev_sets, record
+from .inference import resolve_device, to_device
+from .selection import CRITERIA, HONEST, dev_score, improved, load_dev_sets, record, weights_files
 from .tokens import has_split, load_train_set
 from .workers import one_at_a_time, run_side_by_side
 
@@ -106,7 +108,8 @@ def parameter_groups(model, tcfg) -> list[dict]:
 
 def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = None) -> dict:
     """Train one run (resuming from its checkpoint if one matches) and save its weights selected on the source dev
-    set (`model.pt`) and on the target dev sets (`model_target_dev.pt`, an oracle)."""
+    set (`model.safetensors`) and on the target dev sets (`model_target_dev.safetensors`, an oracle, written only
+    when it chose another step)."""
     from accelerate.utils import broadcast_object_list
     from transformers import get_linear_schedule_with_warmup
 
@@ -123,7 +126,10 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
 
     model = build_model(params.model, variant, n_labels, len(lang_index))
     pad_id = model.encoder.config.pad_token_id
-    optimizer = torch.optim.AdamW(parameter_groups(model, tcfg), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    optimizer = torch.optim.AdamW(parameter_groups(model, tcfg), lr=tcfg.lr, weight_decay=tcfg.weight_decay,
+                                  fused=acc.device.type == "cuda")  # one kernel for all parameters
+    if tcfg.compile:
+        model = torch.compile(model, dynamic=True)  # batches are padded to their own length: shapes vary
     per_epoch = len(epoch_steps(lengths, tcfg, spec.seed, 0, acc.num_processes))
     total = per_epoch * tcfg.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
@@ -147,14 +153,18 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
                 plan = epoch_steps(lengths, tcfg, spec.seed, epoch, acc.num_processes)
             coeff = grl_coefficient(state.step / total, params.model.grl_schedule, params.model.grl_gamma)
             where = f"{name} step {state.step} (its last checkpoint stays in {spec.checkpoint_dir})"
-            loss, terms = optimisation_step(acc, model, params, variant, data, plan[k], segments, pad_id, coeff, where)
+            loss, terms = optimisation_step(acc, model, params, variant, data, plan[k], segments, pad_id, coeff)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state.step += 1
             bar.update(job, advance=1)
-            metrics = {"train/loss": loss, **{f"train/{t}": v for t, v in terms.items()}}
-            if state.step % tcfg.eval_every == 0 or state.step == total:
+            evaluating = state.step % tcfg.eval_every == 0 or state.step == total
+            saving = tcfg.checkpoint_every and (state.step % tcfg.checkpoint_every == 0 or state.step == total)
+            if not (evaluating or saving or state.step % tcfg.log_every == 0):
+                continue  # the step's losses stay on the device: reading them would wait for the GPU
+            metrics = finite_metrics(loss, terms, where, [data.ids[i] for index in plan[k] for i in index])
+            if evaluating:
                 scores = {c: dev_score(acc.unwrap_model(model), dev, 4 * tcfg.batch_size, pad_id)
                           for c, dev in devs.items()}
                 scores = broadcast_object_list([scores])[0]  # one decision for all processes (FSDP gathers below)
@@ -165,7 +175,7 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
             state.history.append((state.step, metrics))
             if log is not None:
                 log(state.step, metrics)
-            if tcfg.checkpoint_every and (state.step % tcfg.checkpoint_every == 0 or state.step == total):
+            if saving:
                 save_checkpoint(acc, spec.checkpoint_dir, state, fp)
 
     flags = collapse_flags(state.history, devs[HONEST].labels.tolist(), len(lang_index),
@@ -178,47 +188,58 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
                "terms": list(variant.active_terms), "segments": sorted(segments), "processes": acc.num_processes,
                "flags": flags}
     if acc.is_main_process:
-        save_run(spec.out_dir, {CRITERIA[c][1]: b["weights"] for c, b in state.best.items()}, resolved, summary)
+        save_run(spec.out_dir, weights_files(state.best), resolved, summary)
     acc.free_memory()
     return summary
 
 
+def finite_metrics(loss: torch.Tensor, terms: dict[str, torch.Tensor], where: str,
+                   batch_ids: list[str]) -> dict[str, float]:
+    """The step's loss and terms as floats (one device-to-host copy); a non-finite one stops the run, naming the
+    terms and the last step's examples (with `train.log_every` > 1, the losses of steps between logs are unread)."""
+    values = torch.stack([loss, *terms.values()]).cpu().tolist()
+    named = dict(zip(["total", *terms], values))
+    bad = [k for k, v in named.items() if not math.isfinite(v)]
+    if bad:
+        raise FloatingPointError(f"{where}: non-finite loss, terms {bad} ("
+                                 + ", ".join(f"{k}={v:.4g}" for k, v in named.items())
+                                 + f"); batch ids: {', '.join(batch_ids)}")
+    return {"train/loss": values[0], **{f"train/{t}": v for t, v in zip(terms, values[1:])}}
+
+
 def optimisation_step(acc, model, params: Params, variant, data, batches: list[list[int]], segments, pad_id: int,
-                      coeff: float, where: str) -> tuple[float, dict[str, float]]:
+                      coeff: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Forward and backward over the step's global batches (gradients synchronised on the last one only), each
-    weighted by its share of the step's examples; gradients clipped. Returns the step's loss and unweighted terms."""
+    weighted by its share of the step's examples; gradients clipped. Returns the step's loss and unweighted terms,
+    summed in float64 on the device (as Python floats summed them), read only when they are logged."""
     n_step = sum(len(b) // acc.num_processes * acc.num_processes for b in batches)
-    loss_sum, term_sums = 0.0, {}
+    loss_sum, term_sums = torch.zeros((), dtype=torch.float64, device=acc.device), {}
     for j, index in enumerate(batches):
         local = shard(index, acc.process_index, acc.num_processes)
         batch = train_batch(data, local, segments, pad_id)
         sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
         with sync:
             with acc.autocast():
-                out = model(batch.input_ids.to(acc.device), batch.attention_mask.to(acc.device), grl_coeff=coeff)
+                types = None if batch.token_type_ids is None else to_device(batch.token_type_ids, acc.device)
+                out = model(to_device(batch.input_ids, acc.device), to_device(batch.attention_mask, acc.device),
+                            grl_coeff=coeff, token_type_ids=types)
                 out, seg = gather_output(acc, out, batch.segments.to(acc.device))
                 loss, terms = total_loss(variant, out, seg, params.model)
-            if not torch.isfinite(loss):
-                bad = [k for k, v in terms.items() if not torch.isfinite(v)]
-                raise FloatingPointError(
-                    f"{where}: non-finite loss, terms {bad or ['total']} ("
-                    + ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
-                    + f"); batch ids: {', '.join(data.ids[i] for i in local)}")
             share = seg.n_src / n_step
             acc.backward(loss * share * loss_scale(acc))
-        loss_sum += share * loss.item()
+        loss_sum = loss_sum + share * loss.detach().double()
         for k, v in terms.items():
-            term_sums[k] = term_sums.get(k, 0.0) + share * v.item()
+            term_sums[k] = term_sums.get(k, 0.0) + share * v.detach().double()
     acc.clip_grad_norm_(model.parameters(), params.train.max_grad_norm)
     return loss_sum, term_sums
 
 
 def save_run(out_dir: Path, weights: dict[str, dict], resolved: dict, summary: dict) -> None:
-    """The selected weights (file name -> state dict), the resolved config (everything needed to rebuild the model)
+    """The selected weights (file name -> state dict, as safetensors), the resolved config (everything needed to rebuild the model)
     and the summary, written atomically."""
     with atomic_dir(out_dir) as tmp:
         for name, state in weights.items():
-            torch.save(state, tmp / name)
+            save_file({k: v.contiguous() for k, v in state.items()}, str(tmp / name))
         (tmp / "config.json").write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 

@@ -7,7 +7,7 @@ import copy
 import shlex
 from importlib import resources
 
-from .. import ConfigError, load_yaml, parse_params
+from .. import ConfigError, Params, load_params, load_yaml, parse_params
 
 
 def names() -> list[str]:
@@ -38,6 +38,14 @@ def apply(raw: dict, name: str) -> dict:
 def validate(raw: dict, name: str) -> None:
     """The preset applied to `raw` must itself be valid params, so a bad preset fails before `dvc exp run`."""
     parse_params(apply(raw, name), f"params.yaml + preset {name}")
+
+
+def load(params_path: str, name: str | None) -> Params:
+    """params.yaml, with preset `name` applied when given."""
+    if name is None:
+        return load_params(params_path)
+    with open(params_path, encoding="utf-8") as f:
+        return parse_params(apply(load_yaml(f.read()), name), f"{params_path} + preset {name}")
 
 
 def set_param_args(name: str) -> str:

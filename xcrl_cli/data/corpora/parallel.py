@@ -77,9 +77,7 @@ def _hub(repo: str, source_lang: str, languages: Sequence[str], max_pairs: int, 
         config = "-".join(sorted([source_lang, lang]))
         try:
             rows = hf.load_split(repo, config, "train")
-        except ValueError as err:
-            if not str(err).startswith("BuilderConfig"):  # datasets' plain ValueError for an unknown config name
-                raise
+        except hf.NoSuchConfig:
             continue
         corpus[lang] = _first(_hub_pairs(rows, source_lang, lang), max_pairs, lang, tally)
     return corpus

@@ -2,9 +2,11 @@
 the XNLI-MT machine translations of the training set (translate-train).
 
 Read from the original `XNLI-1.0.zip` + `XNLI-MT-1.0.zip` files in a local folder, or from `facebook/xnli` on the
-Hub. Dev/test rows keep the pairID (locally) or the row index (Hub, where rows are aligned across languages) as
-`meaning_id`, so the renderings of one pair are linked. Train rows are keyed by their row index, the only thing that
-links an English training pair to its translations: XNLI-MT files are line-aligned with the English one.
+Hub. Dev/test rows keep the pairID (locally) or the row index of the Hub's `all_languages` config (one row per pair
+with every language's rendering in it) as `meaning_id`, so the renderings of one pair are linked. Train rows are
+keyed by their row index, the only thing that links an English training pair to its translations: XNLI-MT files
+are line-aligned with the English one, and on the Hub one `all_languages` row holds a pair and all its translations.
+The Hub's per-language configs are not read: their row indices link languages only if every split kept one order.
 """
 
 from __future__ import annotations
@@ -80,21 +82,39 @@ def _multinli_records(path: Path) -> Iterator[Record]:
         yield "en", str(index), row["sentence1"], row["sentence2"], row["gold_label"], f"{path}:{line}"
 
 
+ALL_LANGUAGES = "all_languages"  # the Hub config with one row per pair and every language in it
+
+
 def _hub_sources(repo: str, wanted: list[str], others: list[str], source_lang: str):
-    """(train, {lang: translations}, {split: dev/test}) record streams from the Hub: one config per language."""
+    """(train, {lang: translations}, {split: dev/test}) record streams from the Hub's `all_languages` config."""
     return (_hub_records(repo, source_lang, "train"),
             {lang: _hub_records(repo, lang, "train") for lang in others},
             {split: chain.from_iterable([_hub_records(repo, lang, hub_split) for lang in wanted])
              for split, hub_split in (("dev", "validation"), ("test", "test"))})
 
 
-def _hub_records(repo: str, config: str, split: str) -> Iterator[Record]:
-    """Records of one Hub split, keyed by row index: per-language train splits are row-aligned with "en", and
-    validation/test rows are aligned across languages by index."""
-    rows = hf.load_split(repo, config, split)
-    columns = zip(rows["premise"], rows["hypothesis"], rows["label"])  # column reads: fast on 400k-row splits
+def _hub_records(repo: str, lang: str, split: str) -> Iterator[Record]:
+    """One language's records of an `all_languages` split, keyed by row index: the row is the pair."""
+    table = hf.load_split(repo, ALL_LANGUAGES, split).with_format("arrow")[:]
+    where = f"{repo} config {ALL_LANGUAGES!r} split {split!r}"
+    premises = table.column("premise").combine_chunks().field(lang).to_pylist()
+    columns = zip(premises, _hypotheses(table, lang, where), table.column("label").to_pylist())
     for index, (premise, hypothesis, label) in enumerate(columns):
-        yield config, str(index), premise, hypothesis, label, f"{repo} config {config!r} split {split!r} row {index}"
+        yield lang, str(index), premise, hypothesis, label, f"{where} row {index}"
+
+
+def _hypotheses(table, lang: str, where: str) -> list[str]:
+    """Each row's hypothesis in `lang`: the `translation` beside `lang` in the row's `language` list (the Hub's
+    TranslationVariableLanguages), picked in Arrow rather than row by row."""
+    import pyarrow.compute as pc
+
+    hypothesis = table.column("hypothesis").combine_chunks()
+    languages, translations = hypothesis.field("language"), hypothesis.field("translation")
+    mask = pc.equal(pc.list_flatten(languages), lang)
+    owners = pc.filter(pc.list_parent_indices(languages), mask).to_pylist()
+    if owners != list(range(len(table))):
+        raise ValueError(f"{where}: not every row has exactly one {lang!r} hypothesis")
+    return pc.filter(pc.list_flatten(translations), mask).to_pylist()
 
 
 FORMAT = PairFormat(TASK, "XNLI", LABELS, LANGUAGES, HOW_TO_LOCAL, _label, _local_sources, _hub_sources,

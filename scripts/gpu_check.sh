@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Device checks on one machine with CUDA and no network (about 5 minutes on one GPU); one summary line per check.
+# Without a CUDA device every check is skipped with a message and the script exits 0.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+XCRL=${XCRL:-xcrl}
+PY=${PYTHON:-python}
+gpus=$("$PY" -c "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)")
+if [ "$gpus" = "0" ]; then
+  echo "gpu_check: no CUDA device visible; skipped: bench bf16, bench bf16 + compile, 2-process NCCL train, tiny dvc repro on cuda"
+  exit 0
+fi
+status=0
+summary() { echo "SUMMARY $1: $2"; }
+bench() {  # $1 = label, then extra params
+  local label=$1; shift
+  if out=$("$XCRL" bench --encoder-config xlm-roberta-base --precision bf16 --seq-len 128 --batch-size 32 --rounds 2 "$@" 2>&1); then
+    summary "$label" "$(echo "$out" | grep -E 'device:|ms/step|MFU' | tr -s ' ' | paste -sd ';')"
+  else
+    summary "$label" "FAILED: $(echo "$out" | tail -1)"; status=1
+  fi
+}
+bench "bench xlm-roberta-base bf16"
+tmp=$(mktemp -d)
+sed 's/^  compile: false/  compile: true/' params.yaml > "$tmp/compile.yaml"
+bench "bench xlm-roberta-base bf16 + compile" --params "$tmp/compile.yaml"
+if [ "$gpus" -ge 2 ]; then
+  if out=$(accelerate launch --multi_gpu --num_processes 2 -m xcrl_cli train --task xnli --variant proposed --seed 0 \
+        --out "$tmp/models" --live "$tmp/live" --checkpoints "$tmp/ckpt" 2>&1); then
+    summary "2-process NCCL train" "ok ($(echo "$out" | tail -1))"
+  else
+    summary "2-process NCCL train" "FAILED: $(echo "$out" | tail -1)"; status=1
+  fi
+else
+  summary "2-process NCCL train" "skipped: $gpus GPU visible, 2 needed"
+fi
+start=$(date +%s)
+if out=$(dvc exp run --temp -S train.device=cuda -S train.seeds=[0] -S train.epochs=1 -S 'data.tasks=[xnli]' \
+      -S 'sweep.tasks.task=[xnli]' 2>&1); then
+  summary "tiny dvc repro on cuda" "ok in $(( $(date +%s) - start )) s"
+else
+  summary "tiny dvc repro on cuda" "FAILED: $(echo "$out" | tail -1)"; status=1
+fi
+rm -rf "$tmp"
+exit $status

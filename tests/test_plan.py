@@ -1,0 +1,66 @@
+"""`xcrl preset NAME --plan`: runs, sequence passes, disk and GPU-hours, checked against a hand computation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT
+
+from xcrl_cli.cli import main
+from xcrl_cli.config import ConfigError, load_yaml, parse_params
+from xcrl_cli.training.plan import make_plan, read_throughput
+
+
+def _tiny_params():
+    raw = load_yaml((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw["data"] |= {"source": "real", "tasks": ["xnli", "sentiment"]}
+    raw["benchmark"]["train_size"] = 10
+    raw["pretrain"] |= {"init": "scratch", "vocab_size": 100, "hidden_size": 8, "num_layers": 1, "num_heads": 2,
+                        "intermediate_size": 16, "max_length": 30}
+    raw["train"] |= {"seeds": [0, 1], "epochs": 2, "max_length": 30}
+    raw["variants"] = {k: raw["variants"][k] for k in ("erm", "contrastive")}
+    raw["sweep"] |= {"cue_strengths": [0.5], "tasks": {"task": ["sentiment"]}, "variants": {"variant": ["contrastive"]}}
+    raw["report"]["tables"] = {"table2": ["erm", "contrastive"], "table3": ["contrastive"], "table4": ["erm"]}
+    raw["report"]["figure3"] = ["erm"]
+    raw["report"]["significance"]["reference"] = "contrastive"
+    return parse_params(raw, "tiny")
+
+
+def test_the_plan_matches_a_hand_computation():
+    plan = make_plan(_tiny_params(), "1000")
+    # encoder: embeddings 100·8 + 32·8 (positions: max_length + 2) + 1·8 + LayerNorm 2·8 = 1080; one layer:
+    # Q, K, V, O 4·(8·8 + 8) + LayerNorm 16 + FFN (8·16 + 16) + (16·8 + 8) + LayerNorm 16 = 600
+    encoder = 1080 + 600
+    real, embedded = encoder + 8 * 3 + 3, encoder + 8 * 2 + 2  # the classifier on h: 3 labels; 2 in the embedded
+    # benchmark's sentiment
+    # per example: x; contrastive adds the pair, and sentiment (no translations) its corpus source side; the sweep's
+    # embedded benchmark translates every task
+    passes = (2 * 392_702 * 2 * 1 + 2 * 1_839 * 2 * 1 + 2 * 392_702 * 2 * 2 + 2 * 1_839 * 2 * 3 + 2 * 10 * 2 * 2)
+    assert plan.runs == 2 * 2 * 2 + 1 * 1 * 2
+    assert plan.sequence_passes == passes == 4_741_928
+    assert plan.weights_bytes == (8 * real + 2 * embedded) * 4 * 2
+    assert plan.checkpoint_bytes == 4 * real * 4 * 5  # one train stage's 4 runs, 5 fp32 copies each
+    assert plan.encoder_bytes == encoder * 4
+    assert plan.total_bytes == 136_416 + 136_560 + 6_720
+    assert plan.gpu_hours == pytest.approx(passes / 1000 / 3600)
+
+
+def test_the_plan_command_reads_the_throughput_bench_writes(tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"device": "NVIDIA H200", "train_sequences_per_s": 2000.0}))
+    result = CliRunner().invoke(main, ["preset", "paper", "--plan", "--params", str(ROOT / "params.yaml"),
+                                       "--throughput", str(bench)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    passes = int(result.output.split("sequence passes: ")[1].split(" ")[0].replace(",", ""))
+    assert f"GPU-hours: {passes / 2000 / 3600:,.1f} at 2,000 sequences/s measured by `xcrl bench` on NVIDIA H200" \
+        in " ".join(result.output.split())
+    assert "runs: 138" in result.output  # 10 variants × 4 tasks × 3 seeds + the sweep: 2 cues × 3 variants × 3 seeds
+
+
+def test_without_a_measured_throughput_the_plan_states_its_assumption(tmp_path):
+    assert read_throughput(None)[1].startswith("assumed 1,500 sequences/s (not measured")
+    assert read_throughput("250")[0] == 250.0
+    with pytest.raises(ConfigError, match="neither a number nor a JSON"):
+        read_throughput(str(tmp_path / "none.json"))

@@ -1,0 +1,220 @@
+"""`xcrl preset NAME --plan`: what a preset will train, encode, write and cost, before a GPU is booked.
+
+Runs: one per variant × task × seed of the train stages, plus the spurious-cue sweep's cue strengths × its tasks ×
+its variants × seeds. Sequence passes: a run encodes, per training example and epoch, the example plus the segments
+its variant's terms need (`losses.needed_segments`: the pair, with its own source side when the task takes pairs from
+the parallel corpus, and the counterfactual). Disk: every run writes its weights selected on the source dev set, and
+the target-dev oracle's as a second file when that selection chose another step (planned as always, the worst
+case); a run's one checkpoint holds the model, AdamW's two moments and the best weights of both selections, and a
+train stage keeps its runs' checkpoints until all of them are done. GPU-hours: sequence passes over a throughput,
+`xcrl bench`'s measured sequences/s when given, else an assumption printed as such.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import ConfigError, Params
+from ..model.losses import needed_segments
+from ..data.sources import UNTRANSLATED
+
+# English training rows of the paper's datasets (their published train splits) and their label counts; MLDoc's
+# size is the training file `datasets.mldoc.train_size` names.
+PAPER_TRAIN_SIZES = {"xnli": 392_702, "pawsx": 49_401, "sentiment": 1_839}
+PAPER_LABELS = {"xnli": 3, "pawsx": 2, "mldoc": 4, "sentiment": 3}
+BYTES_PER_PARAMETER = 4  # fp32 weights (bf16 autocast keeps fp32 master weights, and they are saved as such)
+CHECKPOINT_COPIES = 5  # model + AdamW's exp_avg and exp_avg_sq + the best weights of the two selections
+WEIGHT_FILES = 2  # model.safetensors, and model_target_dev.safetensors when the oracle chose another step
+# One H100-class GPU, xlm-roberta-base, 128 tokens, bf16: an assumption, used only without a measured figure.
+ASSUMED_SEQUENCES_PER_S = 1500.0
+
+
+@dataclass
+class Group:
+    """Runs that train alike: one train stage's (variant, task) with its seeds."""
+
+    stage: str
+    variant: str
+    task: str
+    runs: int
+    examples: int
+    epochs: int
+    segments: int  # sequences encoded per training example
+    parameters: int
+
+    @property
+    def sequence_passes(self) -> int:
+        return self.runs * self.examples * self.epochs * self.segments
+
+
+@dataclass
+class Plan:
+    groups: list[Group]
+    encoder_parameters: int
+    throughput: float  # training sequences per second
+    throughput_source: str
+
+    @property
+    def runs(self) -> int:
+        return sum(g.runs for g in self.groups)
+
+    @property
+    def sequence_passes(self) -> int:
+        return sum(g.sequence_passes for g in self.groups)
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(g.runs * g.parameters for g in self.groups) * BYTES_PER_PARAMETER * WEIGHT_FILES
+
+    @property
+    def checkpoint_bytes(self) -> int:
+        """The most checkpoint bytes on disk at once: the largest train stage's runs, one checkpoint each."""
+        per_stage = {}
+        for g in self.groups:
+            per_stage[g.stage] = per_stage.get(g.stage, 0) + g.runs * g.parameters
+        return max(per_stage.values(), default=0) * BYTES_PER_PARAMETER * CHECKPOINT_COPIES
+
+    @property
+    def encoder_bytes(self) -> int:
+        return self.encoder_parameters * BYTES_PER_PARAMETER
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.checkpoint_bytes + self.encoder_bytes
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.sequence_passes / self.throughput / 3600
+
+
+def train_size(p: Params, task: str, embedded: bool) -> int:
+    if embedded:
+        return p.benchmark.train_size
+    if task == "mldoc":
+        return p.datasets.mldoc.train_size
+    return PAPER_TRAIN_SIZES[task]
+
+
+def segments_per_example(p: Params, variant: str, task: str, embedded: bool) -> int:
+    """1 (x) + the pair (and its corpus source side when the task ships no translations) + the counterfactual."""
+    needed = needed_segments(p.variant(variant))
+    anchor = "pair" in needed and not embedded and task in UNTRANSLATED  # the embedded benchmark translates every task
+    return 1 + len(needed) + anchor
+
+
+def encoder_config(p: Params):
+    """The config of the encoder the preset trains: the published one `pretrain.init` names, or the tiny encoder
+    `pretrain` builds from scratch (its vocabulary at most `pretrain.vocab_size`)."""
+    from transformers import XLMRobertaConfig
+
+    from .bench import ENCODER_CONFIGS
+    from .bench import encoder_config as published
+
+    if p.pretrain.init in ENCODER_CONFIGS:
+        return published(p.pretrain.init)
+    if p.pretrain.init == "scratch":
+        c = p.pretrain
+        return XLMRobertaConfig(vocab_size=c.vocab_size, hidden_size=c.hidden_size, num_hidden_layers=c.num_layers,
+                                num_attention_heads=c.num_heads, intermediate_size=c.intermediate_size,
+                                max_position_embeddings=c.max_length + 2, type_vocab_size=1)
+    raise ConfigError(f"pretrain.init: no config known for {p.pretrain.init!r} to plan with; known: "
+                      f"scratch, {', '.join(ENCODER_CONFIGS)}")
+
+
+def _parameters(p: Params, encoder, variant: str, n_labels: int) -> int:
+    """Parameters of the run's model around `encoder` (on the meta device: nothing allocated)."""
+    import torch
+
+    from ..model.model import XcrlModel
+
+    with torch.device("meta"):
+        model = XcrlModel(encoder, p.model, p.variant(variant), n_labels, len(p.data.languages))
+    return sum(t.numel() for t in model.parameters())
+
+
+def read_throughput(value: str | None) -> tuple[float, str]:
+    """Sequences/s: a number, or the JSON `xcrl bench --json` writes; without either, the stated assumption."""
+    if value is None:
+        return ASSUMED_SEQUENCES_PER_S, f"assumed {ASSUMED_SEQUENCES_PER_S:,.0f} sequences/s (not measured: pass " \
+                                        "--throughput N or the JSON of `xcrl bench --json`)"
+    try:
+        return float(value), f"{_rate(float(value))} sequences/s (given)"
+    except ValueError:
+        pass
+    path = Path(value)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        rate = float(result["train_sequences_per_s"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"--throughput: {value!r} is neither a number nor a JSON of `xcrl bench --json` with "
+                          f"train_sequences_per_s ({e})") from None
+    return rate, f"{_rate(rate)} sequences/s measured by `xcrl bench` on {result.get('device', '?')} ({path})"
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
+
+
+def make_plan(p: Params, throughput: str | None = None) -> Plan:
+    import torch
+    from transformers import AutoModel
+
+    with torch.device("meta"):
+        encoder = AutoModel.from_config(encoder_config(p), add_pooling_layer=False)
+    embedded = p.data.source == "embedded"
+    labels = {t: PAPER_LABELS[t] if not embedded else len(_embedded_labels(t)) for t in p.data.tasks}
+    count = {}
+
+    def parameters(variant: str, task: str, n_labels: int) -> int:
+        key = (variant, n_labels)
+        if key not in count:
+            count[key] = _parameters(p, encoder, variant, n_labels)
+        return count[key]
+
+    seeds = len(p.train.seeds)
+    groups = [Group(f"train@{v}", v, t, seeds, train_size(p, t, embedded), p.train.epochs,
+                    segments_per_example(p, v, t, embedded), parameters(v, t, labels[t]))
+              for v in p.variants for t in p.data.tasks]
+    for cue in p.sweep.cue_strengths:
+        groups += [Group(f"sweep_train@{cue}", v, t, seeds, p.benchmark.train_size, p.train.epochs,
+                         segments_per_example(p, v, t, True), parameters(v, t, len(_embedded_labels(t))))
+                   for v in p.sweep.variants["variant"] for t in p.sweep.tasks["task"]]
+    rate, source = read_throughput(throughput)
+    return Plan(groups, sum(t.numel() for t in encoder.parameters()), rate, source)
+
+
+def _embedded_labels(task: str) -> list[str]:
+    from ..data.benchmark import TASK_LABELS
+
+    return TASK_LABELS[task]
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB"
+
+
+def print_plan(plan: Plan, title: str) -> None:
+    """The plan as a rich table, one row per (stage, variant, task), and its totals."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("stage", "variant", "task", "runs", "examples × epochs × sequences", "sequence passes",
+                  "parameters", "weights", title=title)
+    for g in plan.groups:
+        table.add_row(g.stage, g.variant, g.task, str(g.runs), f"{g.examples:,} × {g.epochs} × {g.segments}",
+                      f"{g.sequence_passes:,}", f"{g.parameters:,}",
+                      _gb(g.runs * g.parameters * BYTES_PER_PARAMETER * WEIGHT_FILES))
+    console = Console(width=200, soft_wrap=False)
+    console.print(table)
+    console.print(
+        f"runs: {plan.runs}; sequence passes: {plan.sequence_passes:,} (training forward + backward; evaluation "
+        "passes not counted)\n"
+        f"disk: {_gb(plan.total_bytes)} = run weights {_gb(plan.weights_bytes)} (fp32 safetensors, {WEIGHT_FILES} "
+        "files per run: the worst case, the oracle's file is written only when it chose another step) + "
+        f"checkpoints {_gb(plan.checkpoint_bytes)} (one per run at a time with AdamW state, the largest train "
+        f"stage's runs together) + the encoder snapshot {_gb(plan.encoder_bytes)}; the DVC cache adds nothing "
+        f"with `dvc config cache.type reflink,hardlink,symlink,copy` (DVC's default copy cache adds the weights again: "
+        f"+{_gb(plan.weights_bytes)}); the Hub's download cache is not counted\n"
+        f"GPU-hours: {plan.gpu_hours:,.1f} at {plan.throughput_source}")
