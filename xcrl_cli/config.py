@@ -211,6 +211,9 @@ class TrainConfig:
     workers: int = 1  # runs trained and evaluated side by side on CPU (one process each); GPUs: one at a time
     log_every: int = 1  # optimiser steps between logged scalars: each log waits for the GPU, the steps between do not
     compile: bool = False  # torch.compile the model (GPUs: faster steps after a compile of a minute or two)
+    save_precision: str = "fp32"  # fp32 | bf16: the dtype of the run's weight files (checkpoints keep full precision)
+    oracle_weights: bool = True  # also store the weights selected on the target dev sets (the oracle's)
+    keep_finished_checkpoints: bool = True  # keep a finished run's checkpoint until its whole train stage is done
 
 
 @dataclass(frozen=True)
@@ -416,6 +419,7 @@ def _validate(p: Params) -> None:
     _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
     _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
     _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
+    _one_of("train.save_precision", p.train.save_precision, ("fp32", "bf16"))
     mix_total = sum(p.pairs.counterfactual_mix.values())
     if abs(mix_total - 1.0) > 1e-6:
         raise ConfigError(f"pairs.counterfactual_mix: {p.pairs.counterfactual_mix} sums to {mix_total}, must sum to 1")

@@ -29,13 +29,16 @@ from .metrics import (
 )
 from .model import XcrlModel, load_encoder
 from .raw import read_meta, task_meta
-from .selection import CRITERIA, HONEST, load_weights, selected_weights
+from .selection import CRITERIA, HONEST, load_weights, selected_weights, unstored
 from .tokens import has_split, load_eval_set, load_tokens
 
 SCORE_COLUMNS = ("variant", "task", "seed", "lang", "metric", "value")
 REPR_COLUMNS = ("variant", "task", "seed", "space", "metric", "value")
 RUN_COLUMNS = ("variant", "task", "seed", "source_dev_accuracy", "flags")
 CF_COLUMNS = ("variant", "task", "seed", "id", "lang", "kind", "chrf", "consistent")
+# The runs whose oracle weights were not stored (`train.oracle_weights: false`); written only when there are any.
+ORACLE_NOT_STORED = "oracle_not_stored.csv"
+ORACLE_COLUMNS = ("variant", "task", "seed")
 
 
 @dataclass
@@ -47,6 +50,7 @@ class RunResult:
     representations: list[dict] = field(default_factory=list)
     predictions: list[dict] = field(default_factory=list)
     run: dict = field(default_factory=dict)  # training's summary: source-dev accuracy and flags
+    oracle_stored: bool = True  # False: the run selected oracle weights but did not store them
 
 
 def load_run(run_dir: Path, n_labels: int, n_languages: int) -> XcrlModel:
@@ -156,6 +160,7 @@ def evaluate_run(
             model.load_state_dict(load_weights(oracle, device))
             pred_oracle, _, _ = _predict(model, tokens_dir, "test", lang_index, batch_size, pad_id)
         result.oracle_scores = _score_rows(key, test_rows, pred_oracle, n_labels)
+    result.oracle_stored = "target_dev" not in unstored(summary["selection"])
     result.predictions = [
         {**key, "id": r["id"], "lang": r["lang"], "label": r["label"], "pred": int(p)} for r, p in zip(test_rows, pred)
     ]
@@ -168,7 +173,8 @@ def _long_csv(columns: tuple[str, ...], rows: list[dict]) -> str:
 
 def write_results(results: list[RunResult], out_dir: Path) -> None:
     """scores.csv, scores_target_dev.csv, scores_nocue.csv, representations.csv, runs.csv, counterfactuals.csv and predictions.jsonl
-    of every run, written atomically as one folder."""
+    of every run (and oracle_not_stored.csv when some run did not store its oracle), written atomically as one
+    folder."""
     def rows(name: str) -> list[dict]:
         return [row for r in results for row in getattr(r, name)]
 
@@ -181,3 +187,6 @@ def write_results(results: list[RunResult], out_dir: Path) -> None:
         (tmp / "counterfactuals.csv").write_text(dumps_csv(CF_COLUMNS, ([r[c] for c in CF_COLUMNS]
                                                                          for r in rows("counterfactuals"))))
         (tmp / "predictions.jsonl").write_text(dumps_jsonl(rows("predictions")), encoding="utf-8")
+        not_stored = [[r.run[c] for c in ORACLE_COLUMNS] for r in results if not r.oracle_stored]
+        if not_stored:
+            (tmp / ORACLE_NOT_STORED).write_text(dumps_csv(ORACLE_COLUMNS, not_stored))
