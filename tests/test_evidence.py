@@ -14,7 +14,7 @@ from xcrl_cli.evaluation.chance import GoldLabels
 from xcrl_cli.evaluation.significance import Comparison
 from xcrl_cli.report.cells import ReportConfig, Stat
 from xcrl_cli.report.evidence import EvidenceInputs, claims, resampled
-from xcrl_cli.training.selection import improved, record
+from xcrl_cli.training.selection import improved, record, stored_criteria
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
 LABELS = GoldLabels({}, {"xnli": 3})  # the claims read no test labels
@@ -45,14 +45,24 @@ def test_selection_keeps_the_best_weights_per_criterion_and_ties_keep_the_earlie
     best: dict = {}
     weights = {"w": torch.ones(2)}
     record(best, improved(best, {"source_dev": 0.5, "target_dev": 0.4}), {"source_dev": 0.5, "target_dev": 0.4}, 10,
-           weights)
+           weights, stored_criteria(True))
     weights["w"] += 1  # a copy was kept, not a reference to the live parameters
     scores = {"source_dev": 0.5, "target_dev": 0.6}
     assert improved(best, scores) == ["target_dev"]
-    record(best, improved(best, scores), scores, 20, {"w": torch.full((2,), 7.0)})
+    record(best, improved(best, scores), scores, 20, {"w": torch.full((2,), 7.0)}, stored_criteria(True))
     assert (best["source_dev"]["step"], best["target_dev"]["step"]) == (10, 20)
     assert best["source_dev"]["weights"]["w"].tolist() == [1.0, 1.0]
     assert best["target_dev"]["weights"]["w"].tolist() == [7.0, 7.0]
+
+
+def test_without_oracle_weights_the_oracle_keeps_its_step_and_score_but_no_weights():
+    best: dict = {}
+    scores = {"source_dev": 0.5, "target_dev": 0.4}
+    record(best, improved(best, scores), scores, 10, {"w": torch.ones(2)}, stored_criteria(False))
+    scores = {"source_dev": 0.5, "target_dev": 0.6}
+    record(best, improved(best, scores), scores, 20, {"w": torch.zeros(2)}, stored_criteria(False))
+    assert (best["target_dev"]["step"], best["target_dev"]["score"], best["target_dev"]["weights"]) == (20, 0.6, None)
+    assert best["source_dev"]["weights"]["w"].tolist() == [1.0, 1.0]
 
 
 def _cfg() -> ReportConfig:

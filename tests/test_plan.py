@@ -13,13 +13,13 @@ from xcrl_cli.config import ConfigError, load_yaml, parse_params
 from xcrl_cli.training.plan import make_plan, read_throughput
 
 
-def _tiny_params():
+def _tiny_params(**train):
     raw = load_yaml((ROOT / "params.yaml").read_text(encoding="utf-8"))
     raw["data"] |= {"source": "real", "tasks": ["xnli", "sentiment"]}
     raw["benchmark"]["train_size"] = 10
     raw["pretrain"] |= {"init": "scratch", "vocab_size": 100, "hidden_size": 8, "num_layers": 1, "num_heads": 2,
                         "intermediate_size": 16, "max_length": 30}
-    raw["train"] |= {"seeds": [0, 1], "epochs": 2, "max_length": 30}
+    raw["train"] |= {"seeds": [0, 1], "epochs": 2, "max_length": 30, **train}
     raw["variants"] = {k: raw["variants"][k] for k in ("erm", "contrastive")}
     raw["sweep"] |= {"cue_strengths": [0.5], "tasks": {"task": ["sentiment"]}, "variants": {"variant": ["contrastive"]}}
     raw["report"]["tables"] = {"table2": ["erm", "contrastive"], "table3": ["contrastive"], "table4": ["erm"]}
@@ -41,10 +41,38 @@ def test_the_plan_matches_a_hand_computation():
     assert plan.runs == 2 * 2 * 2 + 1 * 1 * 2
     assert plan.sequence_passes == passes == 4_741_928
     assert plan.weights_bytes == (8 * real + 2 * embedded) * 4 * 2
-    assert plan.checkpoint_bytes == 4 * real * 4 * 5  # one train stage's 4 runs, 5 fp32 copies each
+    # one train stage's 4 runs, + the next checkpoint written beside one, 5 fp32 copies each
+    assert plan.checkpoint_bytes == (4 + 1) * real * 4 * 5
     assert plan.encoder_bytes == encoder * 4
-    assert plan.total_bytes == 136_416 + 136_560 + 6_720
+    assert plan.total_bytes == 136_416 + 170_700 + 6_720
     assert plan.gpu_hours == pytest.approx(passes / 1000 / 3600)
+
+
+@pytest.mark.parametrize(("train", "weights", "checkpoints"), [
+    # bf16 files: 2 bytes a parameter, 2 files a run
+    ({"save_precision": "bf16"}, (8 * 1707 + 2 * 1698) * 2 * 2, (4 + 1) * 1707 * 4 * 5),
+    # no oracle: 1 file a run, and a checkpoint holds 4 fp32 copies (model, 2 moments, one selection's weights)
+    ({"oracle_weights": False}, (8 * 1707 + 2 * 1698) * 4, (4 + 1) * 1707 * 4 * 4),
+    # finished runs' checkpoints removed: the running run's and the next one written beside it
+    ({"keep_finished_checkpoints": False}, (8 * 1707 + 2 * 1698) * 4 * 2, 2 * 1707 * 4 * 5),
+    ({"checkpoint_every": 0}, (8 * 1707 + 2 * 1698) * 4 * 2, 0),
+    ({"save_precision": "bf16", "oracle_weights": False, "keep_finished_checkpoints": False},
+     (8 * 1707 + 2 * 1698) * 2, 2 * 1707 * 4 * 4),
+])
+def test_the_planned_disk_follows_the_saving_params(train, weights, checkpoints):
+    plan = make_plan(_tiny_params(**train), "1000")  # 1707 parameters a real run, 1698 an embedded one (above)
+    assert (plan.weights_bytes, plan.checkpoint_bytes, plan.encoder_bytes) == (weights, checkpoints, 1680 * 4)
+
+
+def test_the_plan_says_which_params_set_each_disk_line():
+    out = CliRunner().invoke(main, ["preset", "paper", "--plan", "--params", str(ROOT / "params.yaml")],
+                             terminal_width=200).output
+    lines = out[out.index("disk: "):].splitlines()
+    assert lines[1].startswith("  run weights ") and "bf16 safetensors, 1 file per run" in lines[1]
+    assert lines[2].strip() == "set by train.save_precision: bf16, train.oracle_weights: false"
+    assert lines[4].strip() == ("set by train.keep_finished_checkpoints: false, train.oracle_weights: false, "
+                                "train.checkpoint_every: 2000")
+    assert float(lines[0].split()[1]) < 100  # GB: the paper preset fits
 
 
 def test_the_plan_command_reads_the_throughput_bench_writes(tmp_path):

@@ -353,3 +353,87 @@ def test_the_oracle_weights_file_is_written_only_when_it_chose_another_step(tmp_
         assert selected_weights(run, "target_dev").name == files[-1]
         assert torch.equal(load_weights(selected_weights(run, "target_dev"))["a"], best[
             "target_dev" if oracle_step == 7 else "source_dev"]["weights"]["a"])
+
+
+def _evaluate(task_dir: Path, params: Path, out: Path) -> Path:
+    _xcrl("evaluate", "--params", str(params), "--variant", "proposed", "--models", str(out / "model"),
+          "--raw", str(task_dir / "raw"), "--tokens", str(task_dir / "tokens"), "--out", str(out / "eval"))
+    return out / "eval" / "proposed"
+
+
+def test_weights_saved_in_bf16_are_the_fp32_ones_rounded_and_load_into_fp32_parameters(tmp_path):
+    from safetensors import safe_open
+
+    from xcrl_cli.training.train import SAVE_DTYPES, save_run
+
+    model = torch.nn.Linear(4, 3)
+    model.register_buffer("ids", torch.arange(3))  # integer tensors keep their dtype
+    fp32 = {k: v.clone() for k, v in model.state_dict().items()}
+    save_run(tmp_path / "run", {"model.safetensors": fp32}, {}, {}, SAVE_DTYPES["bf16"])
+    with safe_open(str(tmp_path / "run" / "model.safetensors"), "pt") as f:
+        assert {k: f.get_slice(k).get_dtype() for k in f.keys()} == {"weight": "BF16", "bias": "BF16", "ids": "I64"}
+    model.load_state_dict(load_weights(tmp_path / "run" / "model.safetensors"))
+    assert model.weight.dtype == torch.float32
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, fp32[k].to(torch.bfloat16).to(v.dtype))
+    assert not torch.equal(model.weight, fp32["weight"])  # rounded: a value of 4·3 random weights needs > 8 bits
+
+
+def test_a_bf16_run_without_oracle_weights_evaluates_and_its_selection_table_says_not_stored(task_dir, tmp_path):
+    from xcrl_cli.chance import GoldLabels
+    from xcrl_cli.config import SignificanceParams
+    from xcrl_cli.report.evidence import EvidenceInputs, selection
+    from xcrl_cli.report import ReportConfig
+
+    params = _params(tmp_path, task_dir / "encoder", epochs=1, checkpoint_every=0, oracle_weights=False,
+                     save_precision="bf16")
+    _xcrl(*_train_args(task_dir, params, tmp_path))
+    run = tmp_path / "model" / RUN / "seed0"
+    assert sorted(p.name for p in run.glob("*.safetensors")) == ["model.safetensors"]
+    assert {v.dtype for v in _weights(tmp_path).values()} == {torch.bfloat16}
+    oracle = json.loads((run / "summary.json").read_text())["selection"]["target_dev"]
+    assert oracle["stored"] is False and oracle["step"] > 0
+    eval_dir = _evaluate(task_dir, params, tmp_path)
+    assert (eval_dir / "scores_target_dev.csv").read_text().splitlines() == ["variant,task,seed,lang,metric,value"]
+    assert (eval_dir / "oracle_not_stored.csv").read_text().splitlines() == ["variant,task,seed", f"proposed,{TASK},0"]
+    out = tmp_path / "report"
+    out.mkdir()
+    for name in ("scores.csv", "scores_target_dev.csv"):
+        shutil.copy(eval_dir / name, out / name)
+    cfg = ReportConfig(source_lang="en", targets=["de", "fr"], low_resource=[], task_metric={TASK: "accuracy"},
+                       tables={"table2": ["proposed"]}, figure3=[], paper_rows={}, encoder_label="tiny",
+                       variant_labels={}, table4_space=[])
+    inputs = EvidenceInputs(eval_dir=tmp_path / "eval", sweep={}, sweep_tasks=[], sweep_variants=[],
+                            n_labels={TASK: 3}, significance=SignificanceParams(), labels=GoldLabels({}, {TASK: 3}))
+    text, gains = selection(inputs, cfg, out)
+    row = next(line for line in text.splitlines() if line.startswith("| proposed"))
+    assert row.count("/ not stored") == 2 and "not run" not in row  # the task and the average
+    assert "the runs kept only their source-dev weights" in text and gains == {}
+
+
+def test_without_keeping_finished_checkpoints_a_runs_checkpoint_goes_once_its_weights_are_written(task_dir, tmp_path,
+                                                                                                     monkeypatch):
+    import xcrl_cli.training.train as train
+
+    seen = {}
+
+    def spy(params, spec, accelerator, log=None):
+        seen[spec.seed] = sorted(p.name for p in spec.checkpoint_dir.parent.glob("seed*"))
+        return real(params, spec, accelerator, log)
+
+    real = train.train_run
+    monkeypatch.setattr(train, "train_run", spy)
+    params = _params(tmp_path, task_dir / "encoder", epochs=1, checkpoint_every=2, workers=1,
+                     keep_finished_checkpoints=False)
+    _xcrl(*_train_args(task_dir, params, tmp_path), "--seed", "0", "--seed", "1")
+    assert seen == {0: [], 1: []}  # kept, seed 0's would still be there when seed 1 starts
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_save_precision_is_one_of_fp32_and_bf16():
+    from xcrl_cli.config import ConfigError, parse_params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["train"]["save_precision"] = "fp16"
+    with pytest.raises(ConfigError, match=r"train.save_precision.*'fp16'.*bf16"):
+        parse_params(raw)

@@ -194,6 +194,9 @@ class TrainConfig:
     encoder_lr_scale: float = 1.0  # the encoder's learning rate as a fraction of `lr` (heads, gate, adversary: lr)
     log_every: int = 1  # optimiser steps between logged scalars: each log waits for the GPU, the steps between do not
     compile: bool = False  # torch.compile the model (GPUs: faster steps after a compile of a minute or two)
+    save_precision: str = "fp32"  # fp32 | bf16: the dtype of the run's weight files (checkpoints keep full precision)
+    oracle_weights: bool = True  # also store the weights selected on the target dev sets (the oracle's)
+    keep_finished_checkpoints: bool = True  # keep a finished run's checkpoint until its whole train stage is done
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,7 @@ def _validate(p: Params) -> None:
     _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
     _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
     _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
+    _one_of("train.save_precision", p.train.save_precision, ("fp32", "bf16"))
     mix_total = sum(p.pairs.counterfactual_mix.values())
     if abs(mix_total - 1.0) > 1e-6:
         raise ConfigError(f"pairs.counterfactual_mix: {p.pairs.counterfactual_mix} sums to {mix_total}, must sum to 1")

@@ -25,9 +25,9 @@ from ..io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
 from ..model.model import XcrlModel, load_encoder
 from ..model.pretrain import heldout_retrieval, read_parallel
 from ..training.inference import infer, resolve_device
-from ..training.selection import CRITERIA, HONEST, load_weights, selected_weights
+from ..training.selection import CRITERIA, HONEST, load_weights, selected_weights, unstored
 from ..training.tokens import has_split, load_eval_set, load_tokens
-from .columns import CF_COLUMNS, REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
+from .columns import CF_COLUMNS, ORACLE_COLUMNS, ORACLE_NOT_STORED, REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
 from .metrics import (
     clustering_purity,
     counterfactual_consistency,
@@ -46,6 +46,7 @@ class RunResult:
     representations: list[dict] = field(default_factory=list)
     predictions: list[dict] = field(default_factory=list)
     run: dict = field(default_factory=dict)  # training's summary: source-dev accuracy and flags
+    oracle_stored: bool = True  # False: the run selected oracle weights but did not store them
 
 
 def load_run(run_dir: Path, n_labels: int, n_languages: int) -> XcrlModel:
@@ -173,6 +174,7 @@ def evaluate_run(
             model.load_state_dict(load_weights(oracle, device))
             pred_oracle, _, _ = _predict(model, tokens_dir, "test", lang_index, batch_size, pad_id)
         result.oracle_scores = _score_rows(key, test_rows, pred_oracle, n_labels)
+    result.oracle_stored = "target_dev" not in unstored(summary["selection"])
     result.predictions = [
         {**key, "id": r["id"], "lang": r["lang"], "label": r["label"], "pred": int(p)} for r, p in zip(test_rows, pred)
     ]
@@ -185,7 +187,8 @@ def _long_csv(columns: tuple[str, ...], rows: list[dict]) -> str:
 
 def write_results(results: list[RunResult], out_dir: Path) -> None:
     """scores.csv, scores_target_dev.csv, scores_nocue.csv, representations.csv, runs.csv, counterfactuals.csv and predictions.jsonl
-    of every run, written atomically as one folder."""
+    of every run (and oracle_not_stored.csv when some run did not store its oracle), written atomically as one
+    folder."""
     def rows(name: str) -> list[dict]:
         return [row for r in results for row in getattr(r, name)]
 
@@ -198,3 +201,6 @@ def write_results(results: list[RunResult], out_dir: Path) -> None:
         (tmp / "counterfactuals.csv").write_text(dumps_csv(CF_COLUMNS, ([r[c] for c in CF_COLUMNS]
                                                                          for r in rows("counterfactuals"))))
         (tmp / "predictions.jsonl").write_text(dumps_jsonl(rows("predictions")), encoding="utf-8")
+        not_stored = [[r.run[c] for c in ORACLE_COLUMNS] for r in results if not r.oracle_stored]
+        if not_stored:
+            (tmp / ORACLE_NOT_STORED).write_text(dumps_csv(ORACLE_COLUMNS, not_stored))

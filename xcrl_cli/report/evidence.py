@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config import SignificanceParams
 from ..evaluation.chance import GoldLabels, gold_labels, reference_cells
-from ..evaluation.columns import CF_COLUMNS, REPR_COLUMNS, SCORE_COLUMNS
+from ..evaluation.columns import CF_COLUMNS, ORACLE_NOT_STORED, REPR_COLUMNS, SCORE_COLUMNS
 from ..evaluation.significance import AVERAGE, Comparison, compare, read_predictions
 from ..io import atomic_write, dumps_csv
 from .cells import Stat, repr_per_seed, table4_cells, task_cells, task_per_seed
@@ -124,17 +124,23 @@ def significance(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, Marks
 
 
 # --- model selection ---------------------------------------------------------------------------------------------
+NOT_STORED = "not stored"
+
+
 def selection(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, dict]:
     """Table 2 with source-dev-selected weights beside target-dev-selected ones (an oracle a zero-shot user lacks)."""
     honest = read_long(out_dir / "scores.csv", SCORE_COLUMNS)
     oracle = read_long(out_dir / "scores_target_dev.csv", SCORE_COLUMNS)
     columns = [*cfg.task_metric, AVERAGE]
-    rows, records, gains = [], [], {}
+    rows, records, gains, unstored = [], [], {}, False
     for v in cfg.tables.get("table2", ()):
         src = task_cells(honest, "scores.csv", cfg, v, cfg.targets)
         tgt = task_cells(oracle, "scores_target_dev.csv", cfg, v, cfg.targets) if any(
             k[0] == v for k in oracle) else dict.fromkeys(columns)
-        rows.append([cfg.label(v), *(f"{_stat_text(src[c])} / {_stat_text(tgt[c])}" for c in columns)])
+        missing = NOT_STORED if (inputs.eval_dir / v / ORACLE_NOT_STORED).exists() else _stat_text(None)
+        unstored |= missing == NOT_STORED
+        rows.append([cfg.label(v), *(f"{_stat_text(src[c])} / {missing if tgt[c] is None else _stat_text(tgt[c])}"
+                                     for c in columns)])
         for c in columns:
             for name, stat in (("source_dev", src[c]), ("target_dev", tgt[c])):
                 records.append([v, c, name, None if stat is None else round(stat.mean, 6),
@@ -148,7 +154,10 @@ def selection(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, dict]:
             "Table 2 twice: the weights chosen on the source-language dev set, as a zero-shot user must, and "
             "(after the slash, **oracle**, not zero-shot) the weights chosen on the target languages' dev sets. "
             "The gap is how much a method's score can owe to checkpoint choice; the last row is the best constant "
-            "prediction, as in Table 2. Data: [selection.csv](selection.csv)"
+            "prediction, as in Table 2. "
+            + (f"\"{NOT_STORED}\": the runs kept only their source-dev weights (`train.oracle_weights: false`). "
+               if unstored else "")
+            + "Data: [selection.csv](selection.csv)"
             "\n\n" + _table(["Variant", *columns], rows))
     return text, {f"{v}.oracle_gain": round(g, 6) for v, g in gains.items()}
 

@@ -59,6 +59,12 @@ def save_checkpoint(accelerator, folder: Path, state: TrainState, fp: str) -> No
     accelerator.wait_for_everyone()
 
 
+def remove_checkpoint(folder: Path) -> None:
+    """A run's checkpoint, with any half-swapped copy `save_checkpoint` may have left beside it."""
+    for candidate in [*_candidates(Path(folder)), Path(folder).with_name(Path(folder).name + ".partial")]:
+        shutil.rmtree(candidate, ignore_errors=True)
+
+
 def load_checkpoint(accelerator, folder: Path, fp: str) -> TrainState | None:
     """Restore the newest complete checkpoint of this run (same fingerprint) into the prepared objects and RNGs;
     None when there is none, or only one of another config (which a fresh start then replaces)."""

@@ -3,11 +3,13 @@
 Runs: one per variant × task × seed of the train stages, plus the spurious-cue sweep's cue strengths × its tasks ×
 its variants × seeds. Sequence passes: a run encodes, per training example and epoch, the example plus the segments
 its variant's terms need (`losses.needed_segments`: the pair, with its own source side when the task takes pairs from
-the parallel corpus, and the counterfactual). Disk: every run writes its weights selected on the source dev set, and
-the target-dev oracle's as a second file when that selection chose another step (planned as always, the worst
-case); a run's one checkpoint holds the model, AdamW's two moments and the best weights of both selections, and a
-train stage keeps its runs' checkpoints until all of them are done. GPU-hours: sequence passes over a throughput,
-`xcrl bench`'s measured sequences/s when given, else an assumption printed as such.
+the parallel corpus, and the counterfactual). Disk, from the `train` params that set it: every run writes its weights
+selected on the source dev set in `train.save_precision`, and with `train.oracle_weights` the target-dev oracle's as
+a second file when that selection chose another step (planned as always, the worst case); a run's checkpoint (every
+`train.checkpoint_every` steps, none at 0) holds the model, AdamW's two moments and the best weights of each stored
+selection in fp32, and a new one is written beside the last before it replaces it; finished runs keep theirs until
+the train stage ends with `train.keep_finished_checkpoints`, else lose it at once. GPU-hours: sequence passes over a
+throughput, `xcrl bench`'s measured sequences/s when given, else an assumption printed as such.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import ConfigError, Params
-from ..model.losses import needed_segments
 from ..data.sources import UNTRANSLATED
+from ..model.losses import needed_segments
 
 # English training rows of the paper's datasets (their published train splits) and their label counts; MLDoc's
 # size is the training file `datasets.mldoc.train_size` names.
 PAPER_TRAIN_SIZES = {"xnli": 392_702, "pawsx": 49_401, "sentiment": 1_839}
 PAPER_LABELS = {"xnli": 3, "pawsx": 2, "mldoc": 4, "sentiment": 3}
-BYTES_PER_PARAMETER = 4  # fp32 weights (bf16 autocast keeps fp32 master weights, and they are saved as such)
-CHECKPOINT_COPIES = 5  # model + AdamW's exp_avg and exp_avg_sq + the best weights of the two selections
-WEIGHT_FILES = 2  # model.safetensors, and model_target_dev.safetensors when the oracle chose another step
+SAVE_BYTES = {"fp32": 4, "bf16": 2}  # train.save_precision -> bytes per parameter of a run's weight files
+CHECKPOINT_BYTES = 4  # checkpoints keep fp32 (bf16 autocast keeps fp32 master weights and AdamW state)
+OPTIMISER_COPIES = 3  # a checkpoint's model + AdamW's exp_avg and exp_avg_sq, beside the selections' best weights
 # One H100-class GPU, xlm-roberta-base, 128 tokens, bf16: an assumption, used only without a measured figure.
 ASSUMED_SEQUENCES_PER_S = 1500.0
 
@@ -49,12 +51,38 @@ class Group:
         return self.runs * self.examples * self.epochs * self.segments
 
 
+@dataclass(frozen=True)
+class Storage:
+    """What the `train` params make a run write."""
+
+    save_precision: str
+    oracle_weights: bool
+    keep_finished_checkpoints: bool
+    checkpoint_every: int
+
+    @property
+    def weight_files(self) -> int:
+        """model.safetensors, and model_target_dev.safetensors when the oracle is stored (and chose another step)."""
+        return 2 if self.oracle_weights else 1
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes per parameter of a run's weight files."""
+        return SAVE_BYTES[self.save_precision] * self.weight_files
+
+    @property
+    def checkpoint_bytes(self) -> int:
+        """Bytes per parameter of one run's checkpoint; 0 without checkpoints."""
+        return CHECKPOINT_BYTES * (OPTIMISER_COPIES + self.weight_files) if self.checkpoint_every else 0
+
+
 @dataclass
 class Plan:
     groups: list[Group]
     encoder_parameters: int
     throughput: float  # training sequences per second
     throughput_source: str
+    storage: Storage
 
     @property
     def runs(self) -> int:
@@ -66,19 +94,23 @@ class Plan:
 
     @property
     def weights_bytes(self) -> int:
-        return sum(g.runs * g.parameters for g in self.groups) * BYTES_PER_PARAMETER * WEIGHT_FILES
+        return sum(g.runs * g.parameters for g in self.groups) * self.storage.weight_bytes
 
     @property
     def checkpoint_bytes(self) -> int:
-        """The most checkpoint bytes on disk at once: the largest train stage's runs, one checkpoint each."""
-        per_stage = {}
-        for g in self.groups:
-            per_stage[g.stage] = per_stage.get(g.stage, 0) + g.runs * g.parameters
-        return max(per_stage.values(), default=0) * BYTES_PER_PARAMETER * CHECKPOINT_COPIES
+        """The most checkpoint bytes on disk at once: the training run's checkpoint and the next one written beside
+        it, plus with `keep_finished_checkpoints` every other run of the largest train stage's."""
+        largest = max((g.parameters for g in self.groups), default=0)
+        if self.storage.keep_finished_checkpoints:
+            per_stage = {}
+            for g in self.groups:
+                per_stage[g.stage] = per_stage.get(g.stage, 0) + g.runs * g.parameters
+            return (max(per_stage.values(), default=0) + largest) * self.storage.checkpoint_bytes
+        return 2 * largest * self.storage.checkpoint_bytes
 
     @property
     def encoder_bytes(self) -> int:
-        return self.encoder_parameters * BYTES_PER_PARAMETER
+        return self.encoder_parameters * CHECKPOINT_BYTES  # the snapshot is saved as the hub ships it, fp32
 
     @property
     def total_bytes(self) -> int:
@@ -182,7 +214,9 @@ def make_plan(p: Params, throughput: str | None = None) -> Plan:
                          segments_per_example(p, v, t, True), parameters(v, t, len(_embedded_labels(t))))
                    for v in p.sweep.variants["variant"] for t in p.sweep.tasks["task"]]
     rate, source = read_throughput(throughput)
-    return Plan(groups, sum(t.numel() for t in encoder.parameters()), rate, source)
+    tc = p.train
+    storage = Storage(tc.save_precision, tc.oracle_weights, tc.keep_finished_checkpoints, tc.checkpoint_every)
+    return Plan(groups, sum(t.numel() for t in encoder.parameters()), rate, source, storage)
 
 
 def _embedded_labels(task: str) -> list[str]:
@@ -205,16 +239,38 @@ def print_plan(plan: Plan, title: str) -> None:
     for g in plan.groups:
         table.add_row(g.stage, g.variant, g.task, str(g.runs), f"{g.examples:,} × {g.epochs} × {g.segments}",
                       f"{g.sequence_passes:,}", f"{g.parameters:,}",
-                      _gb(g.runs * g.parameters * BYTES_PER_PARAMETER * WEIGHT_FILES))
+                      _gb(g.runs * g.parameters * plan.storage.weight_bytes))
     console = Console(width=200, soft_wrap=False)
     console.print(table)
     console.print(
         f"runs: {plan.runs}; sequence passes: {plan.sequence_passes:,} (training forward + backward; evaluation "
         "passes not counted)\n"
-        f"disk: {_gb(plan.total_bytes)} = run weights {_gb(plan.weights_bytes)} (fp32 safetensors, {WEIGHT_FILES} "
-        "files per run: the worst case, the oracle's file is written only when it chose another step) + "
-        f"checkpoints {_gb(plan.checkpoint_bytes)} (one per run at a time with AdamW state, the largest train "
-        f"stage's runs together) + the encoder snapshot {_gb(plan.encoder_bytes)}; the DVC cache adds nothing "
-        f"with `dvc config cache.type reflink,hardlink,symlink,copy` (DVC's default copy cache adds the weights again: "
-        f"+{_gb(plan.weights_bytes)}); the Hub's download cache is not counted\n"
+        f"disk: {_gb(plan.total_bytes)} =\n" + "\n".join(f"  {line}" for line in disk_lines(plan)) + "\n"
+        f"  the DVC cache adds nothing with `dvc config cache.type reflink,hardlink,symlink,copy` (DVC's default copy "
+        f"cache adds the weights again: +{_gb(plan.weights_bytes)}); the Hub's download cache is not counted\n"
         f"GPU-hours: {plan.gpu_hours:,.1f} at {plan.throughput_source}")
+
+
+def disk_lines(plan: Plan) -> list[str]:
+    """Each term of the planned disk, then the params that set it."""
+    s = plan.storage
+    files = "2 files per run: the worst case, the oracle's is written only when it chose another step" \
+        if s.oracle_weights else "1 file per run: the oracle's weights are not stored"
+    if not s.checkpoint_every:
+        held = "none: train.checkpoint_every is 0"
+    elif s.keep_finished_checkpoints:
+        held = "one per run of the largest train stage until it ends, + the next one being written"
+    else:
+        held = "the running run's and the next one being written; a finished run's is removed at once"
+    selections = "the best weights of both selections" if s.oracle_weights else "the source-dev selection's best weights"
+    flag = {True: "true", False: "false"}
+    return [
+        f"run weights {_gb(plan.weights_bytes)} ({s.save_precision} safetensors, {files})",
+        f"    set by train.save_precision: {s.save_precision}, train.oracle_weights: {flag[s.oracle_weights]}",
+        f"+ checkpoints {_gb(plan.checkpoint_bytes)} ({held}; each the model, AdamW's 2 moments and {selections}, "
+        "in fp32)",
+        f"    set by train.keep_finished_checkpoints: {flag[s.keep_finished_checkpoints]}, train.oracle_weights: "
+        f"{flag[s.oracle_weights]}, train.checkpoint_every: {s.checkpoint_every}",
+        f"+ the encoder snapshot {_gb(plan.encoder_bytes)}",
+        "    set by pretrain.init",
+    ]

@@ -6,7 +6,8 @@ oracle: it shows how much of a method's apparent gain could come from checkpoint
 weights under each criterion; `model.safetensors` is the honest one, `model_target_dev.safetensors` the oracle,
 reported as such. The oracle's file is written only when it chose another step than the honest one (at paper scale
 each file is 1.1 GB); otherwise the run's summary says both criteria picked the same step, and the honest file
-serves both.
+serves both. With `train.oracle_weights: false` the oracle's step and score are still recorded but its weights are
+neither kept nor written, and the summary marks it `"stored": false`: no oracle scores exist for that run.
 """
 
 from __future__ import annotations
@@ -57,26 +58,38 @@ def improved(best: dict[str, dict], scores: dict[str, float]) -> list[str]:
     return [c for c, s in scores.items() if s > best.get(c, {}).get("score", -1.0)]
 
 
+def stored_criteria(oracle_weights: bool) -> tuple[str, ...]:
+    """The criteria whose selected weights a run keeps and writes (`train.oracle_weights`)."""
+    return tuple(CRITERIA) if oracle_weights else (HONEST,)
+
+
 def record(best: dict[str, dict], criteria: list[str], scores: dict[str, float], step: int,
-           state_dict: dict[str, torch.Tensor]) -> None:
-    """Keep a CPU copy of the weights under every criterion they improved; one copy shared by all of them."""
-    weights = {k: v.detach().cpu().clone() for k, v in state_dict.items()}
+           state_dict: dict[str, torch.Tensor], stored: tuple[str, ...]) -> None:
+    """Keep a CPU copy of the weights under every criterion they improved that is `stored` (one copy shared by all
+    of them); the others keep only their step and score."""
+    weights = {k: v.detach().cpu().clone() for k, v in state_dict.items()} if set(criteria) & set(stored) else None
     for c in criteria:
-        best[c] = {"score": scores[c], "step": step, "weights": weights}
+        best[c] = {"score": scores[c], "step": step, "weights": weights if c in stored else None}
 
 
 def weights_files(best: dict[str, dict]) -> dict[str, dict[str, torch.Tensor]]:
-    """File name -> state dict to save: the honest weights, and each other criterion's only where it chose
+    """File name -> state dict to save: the honest weights, and each other stored criterion's only where it chose
     another step."""
     honest = best[HONEST]
-    return {CRITERIA[c][1]: b["weights"] for c, b in best.items() if c == HONEST or b["step"] != honest["step"]}
+    return {CRITERIA[c][1]: b["weights"] for c, b in best.items()
+            if c == HONEST or (b["weights"] is not None and b["step"] != honest["step"])}
+
+
+def unstored(selection: dict[str, dict]) -> list[str]:
+    """The criteria of a run's summary `selection` whose weights the run did not store."""
+    return [c for c, s in selection.items() if s.get("stored") is False]
 
 
 def selected_weights(run_dir: Path, criterion: str) -> Path | None:
     """The weights file a criterion selected in a saved run (the honest file where both chose one step); None when
-    the run has no such criterion (a task without target-language dev sets)."""
+    the run has no such criterion (a task without target-language dev sets) or did not store its weights."""
     selection = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))["selection"]
-    if criterion not in selection:
+    if criterion not in selection or criterion in unstored(selection):
         return None
     own = Path(run_dir) / CRITERIA[criterion][1]
     return own if own.exists() else Path(run_dir) / CRITERIA[HONEST][1]

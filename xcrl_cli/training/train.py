@@ -33,16 +33,18 @@ from ..model.losses import needed_segments, total_loss
 from ..model.model import build_model
 from ..progress import progress_bar
 from .batches import length_grouped_batches, train_batch
-from .checkpoint import TrainState, fingerprint, load_checkpoint, save_checkpoint
+from .checkpoint import TrainState, fingerprint, load_checkpoint, remove_checkpoint, save_checkpoint
 from .distributed import gather_output, loss_scale, shard
 from .guards import collapse_flags
 from .inference import resolve_device, to_device
-from .selection import CRITERIA, HONEST, dev_score, improved, load_dev_sets, record, weights_files
+from .selection import (CRITERIA, HONEST, dev_score, improved, load_dev_sets, record, stored_criteria,
+                        weights_files)
 from .tokens import has_split, load_train_set
 from .workers import one_at_a_time, run_side_by_side
 
 Logger = Callable[[int, dict[str, float]], None]
 DEV_METRICS = {"source_dev": "dev/source_accuracy", "target_dev": "dev/target_accuracy"}
+SAVE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}  # train.save_precision
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def parameter_groups(model, tcfg) -> list[dict]:
 def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = None) -> dict:
     """Train one run (resuming from its checkpoint if one matches) and save its weights selected on the source dev
     set (`model.safetensors`) and on the target dev sets (`model_target_dev.safetensors`, an oracle, written only
-    when it chose another step)."""
+    when it chose another step, and only with `train.oracle_weights`), in `train.save_precision`."""
     from accelerate.utils import broadcast_object_list
     from transformers import get_linear_schedule_with_warmup
 
@@ -135,6 +137,7 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
     model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
 
+    stored = stored_criteria(tcfg.oracle_weights)
     resolved = resolved_config(params, spec)
     fp = fingerprint({**resolved, "processes": acc.num_processes}, *_tokens_fingerprints(spec.tokens_dir))
     state = load_checkpoint(acc, spec.checkpoint_dir, fp) or TrainState()
@@ -171,7 +174,7 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
                 metrics |= {DEV_METRICS[c]: s for c, s in scores.items()}
                 better = improved(state.best, scores)
                 if better:
-                    record(state.best, better, scores, state.step, acc.get_state_dict(model))
+                    record(state.best, better, scores, state.step, acc.get_state_dict(model), stored)
             state.history.append((state.step, metrics))
             if log is not None:
                 log(state.step, metrics)
@@ -184,11 +187,11 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
                "selected_step": state.best[HONEST]["step"],
                "source_dev_accuracy": round(state.best[HONEST]["score"], 6),
                "selection": {c: {"step": b["step"], "dev_accuracy": round(b["score"], 6)}
-                             for c, b in state.best.items()},
+                                | ({} if c in stored else {"stored": False}) for c, b in state.best.items()},
                "terms": list(variant.active_terms), "segments": sorted(segments), "processes": acc.num_processes,
                "flags": flags}
     if acc.is_main_process:
-        save_run(spec.out_dir, weights_files(state.best), resolved, summary)
+        save_run(spec.out_dir, weights_files(state.best), resolved, summary, SAVE_DTYPES[tcfg.save_precision])
     acc.free_memory()
     return summary
 
@@ -234,12 +237,14 @@ def optimisation_step(acc, model, params: Params, variant, data, batches: list[l
     return loss_sum, term_sums
 
 
-def save_run(out_dir: Path, weights: dict[str, dict], resolved: dict, summary: dict) -> None:
-    """The selected weights (file name -> state dict, as safetensors), the resolved config (everything needed to rebuild the model)
-    and the summary, written atomically."""
+def save_run(out_dir: Path, weights: dict[str, dict], resolved: dict, summary: dict,
+             dtype: torch.dtype = torch.float32) -> None:
+    """The selected weights (file name -> state dict, as safetensors, floating tensors in `dtype`), the resolved
+    config (everything needed to rebuild the model) and the summary, written atomically."""
     with atomic_dir(out_dir) as tmp:
         for name, state in weights.items():
-            save_file({k: v.contiguous() for k, v in state.items()}, str(tmp / name))
+            save_file({k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in state.items()},
+                      str(tmp / name))
         (tmp / "config.json").write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -265,7 +270,9 @@ def train_runs(params: Params, variants: Sequence[str], tasks: Sequence[str], se
 
     The main process replaces each <variant>/<task>/ of `out` (its seeds and a summary.json) and of `live` whole,
     once every run is done, and only then removes their checkpoints: a stage killed anywhere resumes its unfinished
-    runs and reloads its finished ones from their last checkpoint. On CPU with one process the runs train side by
+    runs and reloads its finished ones from their last checkpoint. With `train.keep_finished_checkpoints: false` a
+    run's checkpoint goes as soon as its weights are written (one run's on disk at a time; a killed stage retrains
+    its finished runs). On CPU with one process the runs train side by
     side, `train.workers` at a time (`workers.py`); on GPUs and under `accelerate launch`, one after another.
     """
     acc = make_accelerator(params.train)
@@ -284,6 +291,8 @@ def train_runs(params: Params, variants: Sequence[str], tasks: Sequence[str], se
                            out_dir=tmp[group] / f"seed{seed}" if main else None,
                            checkpoint_dir=checkpoints / variant / task / f"seed{seed}")
             summary = train_run(params, spec, acc, log)
+            if main and not params.train.keep_finished_checkpoints:
+                remove_checkpoint(spec.checkpoint_dir)
             if live_run is not None:
                 with one_at_a_time():  # Live.end() removes a signal file that every Live of a DVC run shares
                     live_run.end()
