@@ -209,7 +209,7 @@ def test_collapse_and_a_diverging_discriminator_are_flagged():
 
 def test_the_tokenizer_trains_to_the_same_vocabulary_in_two_processes(small_data):
     """Hash-map order differs between processes, so determinism is checked across two of them."""
-    script = ("import hashlib, sys; from pathlib import Path; from xcrl_cli.pretrain import read_corpus, "
+    script = ("import hashlib, sys; from pathlib import Path; from xcrl_cli.model.pretrain import read_corpus, "
               "train_tokenizer; tok = train_tokenizer(read_corpus(Path(sys.argv[1])), 300, 32); "
               "print(hashlib.sha256(tok.backend_tokenizer.to_str().encode()).hexdigest())")
     runs = [subprocess.run([sys.executable, "-c", script, str(small_data / "raw" / "corpus")], capture_output=True,

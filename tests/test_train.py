@@ -380,10 +380,10 @@ def test_weights_saved_in_bf16_are_the_fp32_ones_rounded_and_load_into_fp32_para
 
 
 def test_a_bf16_run_without_oracle_weights_evaluates_and_its_selection_table_says_not_stored(task_dir, tmp_path):
-    from xcrl_cli.chance import GoldLabels
     from xcrl_cli.config import SignificanceParams
+    from xcrl_cli.evaluation.chance import GoldLabels
+    from xcrl_cli.report.cells import ReportConfig
     from xcrl_cli.report.evidence import EvidenceInputs, selection
-    from xcrl_cli.report import ReportConfig
 
     params = _params(tmp_path, task_dir / "encoder", epochs=1, checkpoint_every=0, oracle_weights=False,
                      save_precision="bf16")
