@@ -143,8 +143,27 @@ def test_changing_one_weight_of_one_variant_touches_only_its_stages(project):
     assert "variants.wo_alignment.weights.cf" in _run(["dvc", "params", "diff"], project)
 
 
+def _stage_running(proc: subprocess.Popen) -> bool:
+    """Whether one of our stage commands (`xcrl ...`) is running under `dvc repro`."""
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return False
+    for child in children:
+        try:
+            if any(Path(arg).name == "xcrl" for arg in child.cmdline()[:2]):
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
 def _repro_killed_in(root: Path, stage: str, delay: float) -> str:
-    """Start `dvc repro`, SIGKILL it and its stage `delay` seconds after `stage` starts; the stage line seen."""
+    """Start `dvc repro`, SIGKILL it and its stage `delay` seconds after `stage` starts; the stage line seen. The kill
+    lands while a stage command runs (this one or, if it finished within `delay`, the next): a kill while DVC itself
+    rewrites dvc.lock between stages tests DVC's file writing, not the stages' atomic outputs."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(["dvc", "repro"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -154,6 +173,8 @@ def _repro_killed_in(root: Path, stage: str, delay: float) -> str:
         if line.startswith(f"Running stage '{stage}"):
             break
     time.sleep(delay)
+    while proc.poll() is None and not _stage_running(proc):
+        time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     return line.strip()
