@@ -18,7 +18,7 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
               help="Override data.source: embedded (generated benchmark) or real (the `datasets` section).")
 @tasks_option
 @click.option("--cue-strength", type=click.FloatRange(0, 1), default=None,
-              help="Override benchmark.cue_strength (embedded source only).")
+              help="One cue strength for every task, instead of benchmark.cue_strength (embedded source only).")
 @click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the rows read, kept and skipped per dataset, split and language here (JSON).")
 def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str, ...],

@@ -57,7 +57,7 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
     )
     sweep = {c: sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths}
     if p.data.source == "embedded":  # the main runs are a point of the sweep only on the benchmark it rebuilds
-        sweep[p.benchmark.cue_strength] = eval_dir
+        sweep[p.benchmark.cue_strength[p.sweep.tasks["task"][0]]] = eval_dir  # one strength for all (validated)
     inputs = EvidenceInputs(
         eval_dir=eval_dir, sweep=sweep, sweep_tasks=p.sweep.tasks["task"], sweep_variants=p.sweep.variants["variant"],
         n_labels=n_labels, significance=p.report.significance, labels=labels)

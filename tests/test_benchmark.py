@@ -106,6 +106,24 @@ def test_measured_cue_strength_matches_param(strength):
         assert abs(s_hat - strength) <= _tolerance(expected, n) / (1 - 1 / k), (task, s_hat)
 
 
+def test_each_task_takes_its_own_cue_strength():
+    strengths = {"sentiment": 0.2, "mldoc": 0.8}
+    cfg = BenchmarkConfig(seed=3, languages=("en", "de"), tasks=tuple(strengths), cue_strength=strengths,
+                          train_size=3000, dev_size=10, test_size=10, corpus_size=5)
+    bench = generate_benchmark(cfg)
+    for task, strength in strengths.items():
+        k = len(TASK_LABELS[task])
+        match, n = _match_rate(bench.examples[task]["train"])
+        expected = strength + (1 - strength) / k
+        assert abs(match - expected) <= _tolerance(expected, n), (task, match)
+    assert bench.meta["cue_strength"] == strengths
+
+
+def test_a_task_without_a_cue_strength_is_refused_naming_it():
+    with pytest.raises(ValueError, match="no strength for task 'xnli'"):
+        BenchmarkConfig(tasks=("sentiment", "xnli"), cue_strength={"sentiment": 0.5})
+
+
 def test_source_test_split_and_targets_carry_no_cue():
     cfg = BenchmarkConfig(seed=5, languages=("en", "ar", "hi"), tasks=("sentiment", "xnli"), cue_strength=1.0,
                           train_size=20, dev_size=3000, test_size=3000, corpus_size=5)
@@ -223,8 +241,9 @@ def test_meanings_respect_the_task_semantics():
     topic_of = {w: t for table in (TOPIC_VERBS, TOPIC_NOUNS) for t, ws in table.items() for w in ws}
     for _ in range(300):
         y = int(rng.integers(2))
-        ((adjective, negated),) = [f.evaluation for f in SAMPLERS["sentiment"](rng, y, negation=0.5).text]
-        assert adjective in POSITIVE + NEGATIVE and ((adjective in POSITIVE) != negated) == bool(y)
+        ((adjectives, negated),) = [f.evaluation for f in SAMPLERS["sentiment"](rng, y, negation=0.5).text]
+        polarity = POSITIVE if (y == 1) != negated else NEGATIVE
+        assert len(set(adjectives)) == 2 and set(adjectives) <= set(polarity)
         doc = SAMPLERS["mldoc"](rng, y + 2)
         (top, n_top), (_, n_next) = Counter(topic_of[w] for f in doc.text for w in (f.verb, f.patient)).most_common(2)
         assert top == TASK_LABELS["mldoc"][y + 2] and n_top > n_next

@@ -24,13 +24,21 @@ LABELS = GoldLabels({}, {"xnli": 3})  # the claims read no test labels
     ({"tasks": {"tasks": ["mldoc"]}}, "one-key map"),
     ({"variants": {"variant": ["nope"]}}, "'nope' is not one of"),
     ({"tasks": {"task": ["ner"]}}, "'ner' is not one of"),
-    ({"cue_strengths": [0.0, 0.7]}, "benchmark.cue_strength"),
+    ({"cue_strengths": [0.0, RAW["benchmark"]["cue_strength"]["mldoc"]]}, "benchmark.cue_strength"),
+    ({"tasks": {"task": ["mldoc", "xnli"]}}, "need one benchmark.cue_strength"),
     ({"cue_strengths": [1.5]}, "outside the allowed range"),
 ])
 def test_sweep_params_are_checked_naming_the_key(change, message):
     raw = copy.deepcopy(RAW)
     raw["sweep"].update(change)
     with pytest.raises(ConfigError, match=message):
+        parse_params(raw)
+
+
+def test_a_task_without_a_cue_strength_is_refused_naming_the_key():
+    raw = copy.deepcopy(RAW)
+    del raw["benchmark"]["cue_strength"]["pawsx"]
+    with pytest.raises(ConfigError, match=r"benchmark.cue_strength: no strength for \['pawsx'\]"):
         parse_params(raw)
 
 

@@ -20,7 +20,7 @@ ALIGN_MODES = ("coral", "coral_literal", "mmd", "mmd_biased")
 
 # The allowed interval of every numeric key ("[" closed, "(" open); NaN and infinities are refused everywhere.
 RANGES = {
-    "benchmark.seed": "[0, inf)", "benchmark.cue_strength": "[0, 1]", "benchmark.train_size": "[1, inf)",
+    "benchmark.seed": "[0, inf)", "benchmark.cue_strength.*": "[0, 1]", "benchmark.train_size": "[1, inf)",
     "benchmark.dev_size": "[1, inf)", "benchmark.test_size": "[1, inf)", "benchmark.corpus_size": "[1, inf)",
     "benchmark.low_resource_fraction": "(0, 1]", "benchmark.sentiment_negation": "[0, 1]",
     "benchmark.parallel_size": "[1, inf)", "benchmark.retrieval_size": "[1, inf)",
@@ -70,7 +70,8 @@ class DataConfig:
 @dataclass(frozen=True)
 class BenchmarkParams:
     seed: int = 0
-    cue_strength: float = 0.9
+    # task -> P(source cue = label's cue) - (1 - s)/K on its source train/dev sets
+    cue_strength: dict[str, float] = field(default_factory=lambda: {task: 0.9 for task in TASKS})
     train_size: int = 2000
     dev_size: int = 200
     test_size: int = 300

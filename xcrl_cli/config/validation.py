@@ -145,6 +145,12 @@ def _validate(p: Params) -> None:
         _one_of("data.tasks", task, TASKS)
     for task in p.datasets.optional:
         _one_of("datasets.optional", task, TASKS)
+    for task in p.benchmark.cue_strength:
+        _one_of("benchmark.cue_strength", task, TASKS)
+    missing = [task for task in p.data.tasks if task not in p.benchmark.cue_strength]
+    if missing:
+        raise ConfigError(f"benchmark.cue_strength: no strength for {missing}; give one per task of data.tasks, "
+                          f"e.g. {{{', '.join(f'{t}: 0.7' for t in p.data.tasks)}}}")
     _one_of("data.source_lang", p.data.source_lang, list(p.data.languages))
     for lang in p.data.low_resource:
         _one_of("data.low_resource", lang, list(p.data.languages))
@@ -181,9 +187,13 @@ def _validate_sweep(sweep: SweepParams, p: Params) -> None:
             raise ConfigError(f"sweep.{key}: expected a one-key map {{{flag}: [...]}}, got {value!r}")
         for item in value[flag]:
             _one_of(f"sweep.{key}.{flag}", item, list(allowed))
-    if p.benchmark.cue_strength in sweep.cue_strengths:
-        raise ConfigError(f"sweep.cue_strengths: {p.benchmark.cue_strength} is benchmark.cue_strength, whose runs "
-                          "the main pipeline already has; list only other strengths")
+    mains = {task: p.benchmark.cue_strength[task] for task in sweep.tasks["task"]}
+    if len(set(mains.values())) > 1:
+        raise ConfigError(f"sweep.tasks: the main runs are a point of the sweep, so its tasks need one "
+                          f"benchmark.cue_strength; got {mains}")
+    if set(mains.values()) & set(sweep.cue_strengths):
+        raise ConfigError(f"sweep.cue_strengths: {sorted(set(mains.values()))} is the benchmark.cue_strength of "
+                          f"{sorted(mains)}, whose runs the main pipeline already has; list only other strengths")
 
 
 def _validate_variant(name: str, v: Variant, model: ModelConfig) -> None:

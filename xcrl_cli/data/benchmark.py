@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -54,7 +54,7 @@ class BenchmarkConfig:
     languages: tuple[str, ...] = ("en", "de", "fr", "ar", "hi", "sw")
     low_resource: tuple[str, ...] = ("ar", "hi", "sw")
     tasks: tuple[str, ...] = ("xnli", "pawsx", "mldoc", "sentiment")
-    cue_strength: float = 0.9
+    cue_strength: float | Mapping[str, float] = 0.9  # one strength for every task, or one per task
     train_size: int = 2000
     dev_size: int = 200
     test_size: int = 300
@@ -74,8 +74,17 @@ class BenchmarkConfig:
                 raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASK_LABELS)}")
         if self.source_lang not in self.languages:
             raise ValueError(f"source_lang {self.source_lang!r} must be one of languages {self.languages}")
-        if not 0.0 <= self.cue_strength <= 1.0:
-            raise ValueError(f"cue_strength must be in [0, 1], got {self.cue_strength}")
+        for task in self.tasks:
+            if not 0.0 <= self.cue_of(task) <= 1.0:
+                raise ValueError(f"cue_strength of {task} must be in [0, 1], got {self.cue_of(task)}")
+
+    def cue_of(self, task: str) -> float:
+        """The planted cue's strength on `task`'s source train/dev sets."""
+        if isinstance(self.cue_strength, Mapping):
+            if task not in self.cue_strength:
+                raise ValueError(f"cue_strength has no strength for task {task!r}; it has {sorted(self.cue_strength)}")
+            return float(self.cue_strength[task])
+        return float(self.cue_strength)
 
 
 @dataclass(frozen=True)
@@ -200,12 +209,15 @@ def _mldoc(rng: np.random.Generator, label: int) -> Meaning:
 
 
 def _sentiment(rng: np.random.Generator, label: int, negation: float) -> Meaning:
-    """Polarity of an evaluative word, flipped by its negation (probability `negation`); the main clause's own
-    negation is a distractor."""
+    """Polarity of two evaluative words of one polarity ("is strong and reliable"), flipped by their negation
+    (probability `negation`); the main clause's own negation is a distractor. Two words, as reviews carry several:
+    the pretraining corpus then has each evaluative word beside others of its polarity, as real text does, so masked
+    LM gives polarity a distributional signature (with one word per clause every adjective had the same contexts)."""
     negated_eval = bool(rng.random() < negation)
-    adjective = _pick(rng, POSITIVE if (label == 1) != negated_eval else NEGATIVE)
+    pool = POSITIVE if (label == 1) != negated_eval else NEGATIVE
+    adjectives = tuple(pool[int(i)] for i in rng.choice(len(pool), 2, replace=False))
     frame = replace(_frame(rng, _pick(rng, TOPICS)), negated=bool(rng.random() < 0.3),
-                    evaluation=(adjective, negated_eval))
+                    evaluation=(adjectives, negated_eval))
     return Meaning((frame,), None, label)
 
 
@@ -257,7 +269,7 @@ def _split_examples(cfg: BenchmarkConfig, task: str, split: str, meanings: list[
         rng = np.random.default_rng([cfg.seed, list(TASK_LABELS).index(task), SPLITS.index(split),
                                      LANGUAGE_CODES.index(code), 1])
         correlated = code == cfg.source_lang and split != "test"
-        cues = _cue_labels(rng, labels, k, cfg.cue_strength if correlated else 0.0)
+        cues = _cue_labels(rng, labels, k, cfg.cue_of(task) if correlated else 0.0)
         for i, (meaning, cue) in enumerate(zip(meanings, cues)):
             text, pair = _rendered(lang, meaning, lang.particles[cue])
             mid = f"{task}-{split}-{i:05d}"
@@ -377,7 +389,7 @@ def _meta(cfg: BenchmarkConfig) -> dict:
                 "word_order": get_language(c).word_order} for c in cfg.languages}
     source = get_language(cfg.source_lang)
     return {"source": "embedded", "source_lang": cfg.source_lang, "languages": list(cfg.languages),
-            "cue_strength": cfg.cue_strength, "seed": cfg.seed, "language_info": info,
+            "cue_strength": {t: cfg.cue_of(t) for t in cfg.tasks}, "seed": cfg.seed, "language_info": info,
             "tasks": {t: {"labels": TASK_LABELS[t], "pair": t in PAIR_TASKS} for t in cfg.tasks},
             "cue_particles": {t: list(source.particles[: len(TASK_LABELS[t])]) for t in cfg.tasks}}
 

@@ -70,7 +70,8 @@ def concept_pos() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Frame:
-    """A latent clause meaning plus its surface choices (voice, adjunct position); `evaluation` is (adj, negated)."""
+    """A latent clause meaning plus its surface choices (voice, adjunct position); `evaluation` is (adjectives,
+    negated)."""
 
     agent: str
     verb: str
@@ -80,12 +81,12 @@ class Frame:
     negated: bool = False
     passive: bool = False
     adjunct_first: bool = False
-    evaluation: tuple[str, bool] | None = None
+    evaluation: tuple[tuple[str, ...], bool] | None = None
 
     def content_words(self) -> list[str]:
         """The English content words of the frame (what a dictionary translates)."""
         words = [self.agent, self.verb, self.patient, self.location, self.time]
-        words += [self.patient, self.evaluation[0]] if self.evaluation else []
+        words += [self.patient, *self.evaluation[0]] if self.evaluation else []
         return [w for w in words if w]
 
 
@@ -274,12 +275,13 @@ class Language:
             return first + [aux, neg, verb] + subj + obj + late
         return first + subj + [aux, neg, verb] + obj + late
 
-    def render_evaluation(self, patient: str, adjective: str, negated: bool) -> list[str]:
-        """Predicative clause "the X is (not) ADJ" (no copula in ar, copula-final in hi)."""
+    def render_evaluation(self, patient: str, adjectives: tuple[str, ...], negated: bool) -> list[str]:
+        """Predicative clause "the X is (not) ADJ and ADJ" (no copula in ar, copula-final in hi)."""
         neg, cop, np_ = self.fw["neg"][0] if negated else "", self.fw["cop"][0], self._np(patient)
+        adj = [t for i, a in enumerate(adjectives) for t in ([self.fw["conj"][0]] if i else []) + [self.word(a)]]
         if self.word_order == "SOV":
-            return np_ + [neg, self.word(adjective), cop]
-        return np_ + [cop, neg, self.word(adjective)]
+            return np_ + [neg, *adj, cop]
+        return np_ + [cop, neg, *adj]
 
     def render(self, frame: Frame) -> str:
         """Linearise a frame into a sentence (no final punctuation); an evaluation is conjoined to the clause."""
