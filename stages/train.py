@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from xcrl_cli.options import choice_check, load, params_option, selected_tasks, tasks_option, user_errors
+from xcrl_cli.options import (benchmark_folders, choice_check, load, params_option, per_cue_option, selected_tasks,
+                              tasks_option, user_errors)
 
 DIR = click.Path(file_okay=False, path_type=Path)
 
@@ -33,33 +34,39 @@ DIR = click.Path(file_okay=False, path_type=Path)
 @click.option("--checkpoints", type=DIR, default="data/checkpoints", show_default=True,
               help="Checkpoint parent folder, laid out as --out; a <variant>/<task>/ is removed once its outputs "
                    "are in place.")
-def train(params_path, tasks, variants, seeds, raw, tokens_dir, out, live_root, checkpoints) -> None:
+@per_cue_option
+def train(params_path, tasks, variants, seeds, raw, tokens_dir, out, live_root, checkpoints, per_cue) -> None:
     """Train the model with each variant's loss terms, on source-language labels only; with a task whose dataset
     is absent, write its "not run" marker instead."""
     from xcrl_cli.data.raw import not_run_reason, read_meta, write_not_run
     from xcrl_cli.io import atomic_dir
-    from xcrl_cli.training.train import train_runs
+    from xcrl_cli.training.train import TrainFolders, train_runs
 
     p = load(params_path)
     tasks = selected_tasks(p, tasks)
     for variant in variants:
         choice_check("--variant", variant, p.variants)
+    benchmarks = [TrainFolders(**f) for f in benchmark_folders(p, per_cue, raw=raw, tokens=tokens_dir, out=out,
+                                                               live=live_root, checkpoints=checkpoints)]
+    reasons = {}
     with user_errors():
-        meta = read_meta(raw)
-        reasons = {task: not_run_reason(meta, task, raw) for task in tasks}
-    for task, reason in reasons.items():
+        for b in benchmarks:
+            meta = read_meta(b.raw)
+            reasons |= {(b, task): not_run_reason(meta, task, b.raw) for task in tasks}
+    for (b, task), reason in reasons.items():
         if reason:
             for variant in variants:
-                for folder in (out / variant / task, live_root / variant / task):
+                for folder in (b.out / variant / task, b.live / variant / task):
                     with atomic_dir(folder) as tmp:
                         write_not_run(tmp, reason)
-                click.echo(f"{task}/{variant}: not run, its dataset is absent")
-    runnable = [task for task, reason in reasons.items() if not reason]
-    if not runnable:
+                click.echo(f"{task}/{variant}: not run, its dataset is absent ({b.raw})")
+    groups = [(b, variant, task) for b in benchmarks for variant in variants for task in tasks if not reasons[b, task]]
+    if not groups:
         return
     with user_errors():
-        summaries = train_runs(p, variants, runnable, seeds or p.train.seeds, raw, tokens_dir, out, live_root,
-                               checkpoints)
-    for s in summaries:
-        click.echo(f"{s['task']}/{s['variant']}/seed{s['seed']}: source-dev accuracy {s['source_dev_accuracy']:.4f} "
-                   f"(step {s['selected_step']} of {s['steps']}, {s['processes']} process(es))")
+        summaries = train_runs(p, groups, seeds or p.train.seeds)
+    for (b, variant, task), runs in summaries.items():
+        for s in runs:
+            click.echo(f"{task}/{variant}/seed{s['seed']}: source-dev accuracy {s['source_dev_accuracy']:.4f} "
+                       f"(step {s['selected_step']} of {s['steps']}, {s['processes']} process(es)) -> "
+                       f"{b.out / variant / task}")

@@ -132,14 +132,15 @@ def test_second_repro_runs_no_stage(project):
 
 
 def test_changing_one_weight_of_one_variant_touches_only_its_stages(project):
-    """Its train stage (every task and seed) and, since DVC cannot declare the params of only the variants that
-    sweep.variants names, the sweep's train stages, whose models come out the same (so nothing after them reruns)."""
+    """Its train stage (every task and seed), the evaluate stage (every variant's, which reads `variants` for the
+    variants it evaluates) and, since DVC cannot declare the params of only the variants that sweep.variants names,
+    the sweep's train stage, whose models come out the same (so nothing after it reruns)."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["variants"]["wo_alignment"]["weights"]["cf"] = 0.5
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = _run(["dvc", "status"], project)
     changed = sorted(line.rstrip(":") for line in status.splitlines() if line and not line.startswith(("\t", " ")))
-    assert changed == ["sweep_train@0.0", "train@wo_alignment"]
+    assert changed == ["evaluate", "sweep_train", "train@wo_alignment"]
     assert "variants.wo_alignment.weights.cf" in _run(["dvc", "params", "diff"], project)
 
 

@@ -254,6 +254,56 @@ def test_a_task_whose_dataset_is_absent_gets_its_not_run_marker_for_every_varian
             assert json.loads((folder / "not_run.json").read_text())["reason"] == "its licensed text is not here"
 
 
+def test_evaluate_without_a_variant_evaluates_every_variant_of_the_params(task_dir, tmp_path):
+    from xcrl_cli.data.raw import write_not_run
+
+    """(Each with its task's "not run" marker: no run to load, only the folder per variant to write.)"""
+    params = _params(tmp_path, task_dir / "encoder")
+    variants = list(yaml.safe_load(params.read_text())["variants"])
+    assert len(variants) > 2
+    for variant in variants:
+        write_not_run(tmp_path / "model" / variant / TASK, "its licensed text is not here")
+    out = _xcrl("evaluate", "--params", str(params), "--models", str(tmp_path / "model"), "--raw",
+                str(task_dir / "raw"), "--tokens", str(task_dir / "tokens"), "--out", str(tmp_path / "eval"))
+    assert out.splitlines() == [f"evaluated 0 runs of {v} -> {tmp_path / 'eval' / v}" for v in variants]
+    assert sorted(p.name for p in (tmp_path / "eval").iterdir()) == sorted(variants)
+
+
+def test_per_cue_trains_and_evaluates_every_cue_strengths_benchmark_in_one_process(task_dir, tmp_path):
+    """--per-cue: the folder options are parents of one cue<strength>/ per sweep.cue_strengths, and each cue's runs
+    read their own benchmark (the second one here has half the training and two thirds of the test examples)."""
+    params = _params(tmp_path, task_dir / "encoder", epochs=1, workers=2, checkpoint_every=0)
+    raw = yaml.safe_load(params.read_text())
+    raw["sweep"]["cue_strengths"] = [0.0, 0.99]
+    raw["benchmark"].update(train_size=32, test_size=16, parallel_size=400, retrieval_size=50)
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    sweep = tmp_path / "sweep"
+    for kind in ("raw", "tokens"):
+        (sweep / kind).mkdir(parents=True)
+        (sweep / kind / "cue0.0").symlink_to(task_dir / kind)
+    cue = {kind: str(sweep / kind / "cue0.99") for kind in ("raw", "tokens")}
+    _xcrl("download", "--params", str(params), "--cue-strength", "0.99", "--out", cue["raw"])
+    _xcrl("pairs", "--params", str(params), "--raw", cue["raw"], "--out", str(tmp_path / "pairs"), "--metrics",
+          str(tmp_path / "pairs.json"))
+    _xcrl("tokenise", "--params", str(params), "--raw", cue["raw"], "--pairs", str(tmp_path / "pairs"), "--out",
+          cue["tokens"])
+    folders = ["--raw", str(sweep / "raw"), "--tokens", str(sweep / "tokens")]
+    _xcrl("train", "--params", str(params), "--per-cue", *folders, "--out", str(sweep / "models"), "--live",
+          str(sweep / "live"), "--checkpoints", str(sweep / "ckpt"))
+    _xcrl("evaluate", "--params", str(params), "--per-cue", "--variant", "proposed", *folders, "--models",
+          str(sweep / "models"), "--out", str(sweep / "eval"))
+    steps, predicted = {}, {}
+    for strength in ("0.0", "0.99"):
+        summary = json.loads((sweep / "models" / f"cue{strength}" / RUN / "summary.json").read_text())
+        steps[strength] = summary[0]["steps"]
+        test_ids = [r["id"] for r in read_jsonl(sweep / "raw" / f"cue{strength}" / TASK / "test.jsonl")]
+        predicted[strength] = [r["id"] for r in read_jsonl(sweep / "eval" / f"cue{strength}" / "proposed" /
+                                                           "predictions.jsonl")]
+        assert predicted[strength] == test_ids
+    assert steps == {"0.0": 4, "0.99": 2}
+    assert len(predicted["0.99"]) == len(predicted["0.0"]) * 2 // 3
+
+
 @pytest.mark.reliability
 def test_a_non_finite_loss_stops_the_run_naming_step_terms_and_batch_and_keeps_the_checkpoint(task_dir, tmp_path):
     params = _params(tmp_path, task_dir / "encoder", lr=1e30, checkpoint_every=1)

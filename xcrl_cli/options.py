@@ -40,6 +40,21 @@ def selected_tasks(p: Params, tasks: tuple[str, ...]) -> tuple[str, ...]:
     return tasks or tuple(p.data.tasks)
 
 
+per_cue_option = click.option(
+    "--per-cue", is_flag=True,
+    help="The cue sweep's layout: each folder option is a parent holding one cue<strength>/ per strength of "
+         "sweep.cue_strengths, and every strength's runs go side by side in this one process.")
+
+
+def benchmark_folders(p: Params, per_cue: bool, **folders: Path) -> list[dict[str, Path]]:
+    """The folders a stage reads and writes, one dict per benchmark: the options as given, or with `--per-cue` each
+    option's cue<strength>/ for every strength of sweep.cue_strengths (the cue sweep's folders, as the report reads
+    them)."""
+    if not per_cue:
+        return [folders]
+    return [{name: folder / f"cue{cue}" for name, folder in folders.items()} for cue in p.sweep.cue_strengths]
+
+
 def load(params_path: Path, source: str | None = None) -> Params:
     """Load params.yaml (data.source replaced by `source` if given), reporting a bad value as one error line (exit
     code 2) before any work starts."""

@@ -12,21 +12,25 @@ mean over target languages): how much of pretraining's alignment fine-tuning on 
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..config import EvaluateConfig, ModelConfig, Variant
-from ..data.raw import read_meta, task_meta
+from ..config import EvaluateConfig, ModelConfig, Params, Variant
+from ..data.raw import is_not_run, read_meta, task_meta
 from ..io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
 from ..model.model import XcrlModel, load_encoder
 from ..model.pretrain import heldout_retrieval, read_parallel
+from ..progress import progress_bar
 from ..training.inference import infer, resolve_device
 from ..training.selection import CRITERIA, HONEST, load_weights, selected_weights, unstored
 from ..training.tokens import has_split, load_eval_set, load_tokens
+from ..training.workers import run_side_by_side
 from .columns import CF_COLUMNS, ORACLE_COLUMNS, ORACLE_NOT_STORED, REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
 from .metrics import (
     clustering_purity,
@@ -204,3 +208,49 @@ def write_results(results: list[RunResult], out_dir: Path) -> None:
         not_stored = [[r.run[c] for c in ORACLE_COLUMNS] for r in results if not r.oracle_stored]
         if not_stored:
             (tmp / ORACLE_NOT_STORED).write_text(dumps_csv(ORACLE_COLUMNS, not_stored))
+
+
+@dataclass(frozen=True)
+class EvalFolders:
+    """One benchmark's trained runs (`models`: <variant>/<task>/seed<N>/), the data they were trained on (`raw`, and
+    `tokens`: one tokenised dataset per task) and the parent their evaluations are written under (`out`: one
+    <variant>/ per variant)."""
+
+    models: Path
+    raw: Path
+    tokens: Path
+    out: Path
+
+
+def evaluate_runs(params: Params, benchmarks: Sequence[EvalFolders], variants: Sequence[str],
+                  tasks: Sequence[str]) -> list[tuple[Path, int]]:
+    """Every run of each benchmark's variants × tasks × train.seeds (a task whose model folder is a "not run"
+    marker has none) evaluated, and each benchmark's out/<variant>/ replaced whole; returns the folders written with
+    their number of runs. On CPU the runs of every benchmark and variant go into one pool, `train.workers` side by
+    side, as they are trained: one process pays for importing torch and the encoder's code once, and the pool's
+    idle tail comes once, not once per variant."""
+    keys = [(b, {"variant": v, "task": t, "seed": seed}) for b in benchmarks for v in variants for t in tasks
+            if not is_not_run(b.models / v / t) for seed in params.train.seeds]
+    run_dirs = [b.models / k["variant"] / k["task"] / f"seed{k['seed']}" for b, k in keys]
+    untrained = [str(d) for d in run_dirs if not (d / "config.json").exists()]
+    if untrained:
+        raise FileNotFoundError(f"no trained run in {', '.join(untrained)}; run `xcrl train` first")
+    jobs = [functools.partial(evaluate_run, d, b.raw, b.tokens, k, params.evaluate)
+            for d, (b, k) in zip(run_dirs, keys)]
+    side_by_side = min(params.train.workers, len(jobs)) if resolve_device(params.train.device).type == "cpu" else 1
+    if side_by_side > 1:
+        results = run_side_by_side(jobs, side_by_side)
+    else:
+        results = []
+        with progress_bar() as bar:
+            job = bar.add_task(f"evaluate {', '.join(variants)}", total=len(jobs))
+            for run in jobs:
+                results.append(run())
+                bar.update(job, advance=1)
+    written = []
+    for b in benchmarks:
+        for v in variants:
+            mine = [r for (folders, k), r in zip(keys, results) if folders == b and k["variant"] == v]
+            write_results(mine, b.out / v)
+            written.append((b.out / v, len(mine)))
+    return written

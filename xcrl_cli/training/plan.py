@@ -35,7 +35,7 @@ ASSUMED_SEQUENCES_PER_S = 1500.0
 
 @dataclass
 class Group:
-    """Runs that train alike: one train stage's (variant, task) with its seeds."""
+    """Runs that train alike: one train stage's (variant, task) with its seeds, at one cue strength in the sweep's."""
 
     stage: str
     variant: str
@@ -45,6 +45,7 @@ class Group:
     epochs: int
     segments: int  # sequences encoded per training example
     parameters: int
+    cue: float | None = None  # the sweep's benchmark; None: the main pipeline's
 
     @property
     def sequence_passes(self) -> int:
@@ -210,8 +211,8 @@ def make_plan(p: Params, throughput: str | None = None) -> Plan:
                     segments_per_example(p, v, t, embedded), parameters(v, t, labels[t]))
               for v in p.variants for t in p.data.tasks]
     for cue in p.sweep.cue_strengths:
-        groups += [Group(f"sweep_train@{cue}", v, t, seeds, p.benchmark.train_size, p.train.epochs,
-                         segments_per_example(p, v, t, True), parameters(v, t, len(_embedded_labels(t))))
+        groups += [Group("sweep_train", v, t, seeds, p.benchmark.train_size, p.train.epochs,
+                         segments_per_example(p, v, t, True), parameters(v, t, len(_embedded_labels(t))), cue)
                    for v in p.sweep.variants["variant"] for t in p.sweep.tasks["task"]]
     rate, source = read_throughput(throughput)
     tc = p.train
@@ -237,7 +238,8 @@ def print_plan(plan: Plan, title: str) -> None:
     table = Table("stage", "variant", "task", "runs", "examples × epochs × sequences", "sequence passes",
                   "parameters", "weights", title=title)
     for g in plan.groups:
-        table.add_row(g.stage, g.variant, g.task, str(g.runs), f"{g.examples:,} × {g.epochs} × {g.segments}",
+        stage = g.stage if g.cue is None else f"{g.stage} (cue {g.cue})"
+        table.add_row(stage, g.variant, g.task, str(g.runs), f"{g.examples:,} × {g.epochs} × {g.segments}",
                       f"{g.sequence_passes:,}", f"{g.parameters:,}",
                       _gb(g.runs * g.parameters * plan.storage.weight_bytes))
     console = Console(width=200, soft_wrap=False)

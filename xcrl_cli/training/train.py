@@ -263,33 +263,46 @@ def dvclive_logger(live_dir: Path):
     return live, log
 
 
-def train_runs(params: Params, variants: Sequence[str], tasks: Sequence[str], seeds: Sequence[int], raw_dir: Path,
-               tokens_root: Path, out: Path, live: Path, checkpoints: Path) -> list[dict]:
-    """Every (variant, task, seed) run, each under `out`, `live` and `checkpoints` at <variant>/<task>/seed<N>/;
-    `tokens_root` holds one tokenised dataset per task.
+@dataclass(frozen=True)
+class TrainFolders:
+    """One benchmark's data (`raw`, and `tokens`: one tokenised dataset per task) and the parents its runs are
+    written under at <variant>/<task>/seed<N>/ (`out`, `live`, `checkpoints`)."""
+
+    raw: Path
+    tokens: Path
+    out: Path
+    live: Path
+    checkpoints: Path
+
+
+RunGroup = tuple[TrainFolders, str, str]  # (folders, variant, task): the runs of one summary.json, one per seed
+
+
+def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int]) -> dict[RunGroup, list[dict]]:
+    """Every seed of every (folders, variant, task) group; returns each group's run summaries, seed by seed.
 
     The main process replaces each <variant>/<task>/ of `out` (its seeds and a summary.json) and of `live` whole,
     once every run is done, and only then removes their checkpoints: a stage killed anywhere resumes its unfinished
     runs and reloads its finished ones from their last checkpoint. With `train.keep_finished_checkpoints: false` a
     run's checkpoint goes as soon as its weights are written (one run's on disk at a time; a killed stage retrains
-    its finished runs). On CPU with one process the runs train side by
-    side, `train.workers` at a time (`workers.py`); on GPUs and under `accelerate launch`, one after another.
+    its finished runs). On CPU with one process the runs of all groups (of every benchmark given: the cue sweep
+    trains all its strengths at once) train side by side, `train.workers` at a time (`workers.py`); on GPUs and
+    under `accelerate launch`, one after another.
     """
     acc = make_accelerator(params.train)
     main = acc.is_main_process
-    groups = [(variant, task) for variant in variants for task in tasks]
-    runs = [(variant, task, seed) for variant, task in groups for seed in seeds]
+    runs = [(group, seed) for group in groups for seed in seeds]
     side_by_side = min(params.train.workers, len(runs)) if acc.device.type == "cpu" and acc.num_processes == 1 else 1
     with contextlib.ExitStack() as stack:
-        tmp = {g: stack.enter_context(atomic_dir(out.joinpath(*g))) for g in groups} if main else {}
-        live_tmp = {g: stack.enter_context(atomic_dir(live.joinpath(*g))) for g in groups} if main else {}
+        tmp = {g: stack.enter_context(atomic_dir(g[0].out / g[1] / g[2])) for g in groups} if main else {}
+        live_tmp = {g: stack.enter_context(atomic_dir(g[0].live / g[1] / g[2])) for g in groups} if main else {}
 
-        def train_one(variant: str, task: str, seed: int) -> dict:
-            group = (variant, task)
+        def train_one(group: RunGroup, seed: int) -> dict:
+            folders, variant, task = group
             live_run, log = dvclive_logger(live_tmp[group] / f"seed{seed}") if main else (None, None)
-            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=raw_dir, tokens_dir=tokens_root / task,
+            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=folders.raw, tokens_dir=folders.tokens / task,
                            out_dir=tmp[group] / f"seed{seed}" if main else None,
-                           checkpoint_dir=checkpoints / variant / task / f"seed{seed}")
+                           checkpoint_dir=folders.checkpoints / variant / task / f"seed{seed}")
             summary = train_run(params, spec, acc, log)
             if main and not params.train.keep_finished_checkpoints:
                 remove_checkpoint(spec.checkpoint_dir)
@@ -302,14 +315,15 @@ def train_runs(params: Params, variants: Sequence[str], tasks: Sequence[str], se
             summaries = run_side_by_side([functools.partial(train_one, *run) for run in runs], side_by_side)
         else:
             summaries = [train_one(*run) for run in runs]
+        by_group = {g: [s for (group, _), s in zip(runs, summaries) if group == g] for g in groups}
         if main:
-            for group in groups:
-                write_json(tmp[group] / "summary.json", [s for s in summaries if (s["variant"], s["task"]) == group])
+            for group, written in by_group.items():
+                write_json(tmp[group] / "summary.json", written)
     acc.wait_for_everyone()
     if main:
-        for variant, task in groups:
-            _remove_checkpoints(checkpoints, variant, task)
-    return summaries
+        for folders, variant, task in groups:
+            _remove_checkpoints(folders.checkpoints, variant, task)
+    return by_group
 
 
 def _remove_checkpoints(root: Path, variant: str, task: str) -> None:
