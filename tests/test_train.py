@@ -161,6 +161,21 @@ def test_side_by_side_runs_jobs_in_worker_processes_returns_their_results_and_re
         run_side_by_side([lambda: os._exit(3)], workers=1)
 
 
+def test_a_worker_freezes_what_it_holds_between_jobs_so_a_run_s_full_collection_skips_it():
+    import gc
+
+    from xcrl_cli.training.workers import run_side_by_side
+
+    kept = []
+
+    def hold_and_count() -> tuple[int, int]:
+        kept.append([[i] for i in range(1000)])  # 1001 lists (gc-tracked) kept between jobs, as modules are
+        return gc.get_freeze_count(), len(kept)
+
+    (first, _), (second, n) = run_side_by_side([hold_and_count, hold_and_count], workers=1)
+    assert n == 2 and second >= first + 1000
+
+
 def test_side_by_side_starts_the_next_job_as_soon_as_a_slot_frees(tmp_path):
     """One long job and three short ones on 2 workers: the short ones run one after another beside the long one
     (in waves of 2, job 3 would wait for the long job 1 to end)."""

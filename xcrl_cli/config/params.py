@@ -221,7 +221,7 @@ class EvaluateConfig:
     seed: int = 0
     probe_max_iter: int = 1000
     cluster_meanings: int = 50
-    retrieval_pairs: int = 200  # held-out parallel pairs per target language for the fine-tuned encoder's retrieval
+    retrieval_pairs: int = 100  # held-out parallel pairs per target language for the fine-tuned encoder's retrieval
                                 # (0 = not measured)
 
 

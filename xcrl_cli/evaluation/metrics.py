@@ -82,7 +82,8 @@ def clustering_purity(x: np.ndarray, meaning_ids: list[str], langs: np.ndarray, 
     rows = np.array([m in chosen for m in meaning_ids])
     labels = np.array(meaning_ids)[rows]
     k = len(chosen)
-    clusters = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(x[rows])
+    # One k-means++ seeding, sklearn's default: four cost 0.2 s more per evaluated run (a tenth of its evaluation)
+    clusters = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(x[rows])
     hits = sum(np.unique(labels[clusters == c], return_counts=True)[1].max() for c in np.unique(clusters))
     return float(hits / len(labels))
 

@@ -16,6 +16,7 @@ between processes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import traceback
@@ -43,6 +44,9 @@ def _serve(jobs: list[Callable[[], object]], conn: Connection, threads: int) -> 
     threadpool_limits(threads)
     os.environ["XCRL_NO_PROGRESS"] = "1"  # bars of processes sharing one terminal would overwrite each other
     while (i := conn.recv()) is not None:
+        # What the process holds between jobs (imported modules, mostly) lives to its end: frozen, it is skipped by
+        # the full collection that closes each run (accelerate's free_memory), 0.27 s of a 2.1 s ERM run otherwise.
+        gc.freeze()
         try:
             conn.send((True, jobs[i]()))
         except Exception:
