@@ -70,14 +70,14 @@ class DataConfig:
 @dataclass(frozen=True)
 class BenchmarkParams:
     seed: int = 0
-    # task -> P(source cue = label's cue) - (1 - s)/K on its source train/dev sets
+    # task -> s: a source train/dev particle names the label with probability s + (1 - s)/K
     cue_strength: dict[str, float] = field(default_factory=lambda: {task: 0.9 for task in TASKS})
     train_size: int = 2000
     dev_size: int = 200
     test_size: int = 300
     corpus_size: int = 4000
     low_resource_fraction: float = 0.5
-    sentiment_negation: float = 0.2  # P(the evaluative word is negated) in a sentiment example
+    sentiment_negation: float = 0.2  # P(the evaluative words are negated) in a sentiment example
     parallel_size: int = 24000  # English–target pairs of the parallel pretraining corpus
     retrieval_size: int = 1000  # held-out pairs per target language for the encoder's retrieval accuracy
 

@@ -17,6 +17,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from xcrl_cli.config.languages import LANGUAGE_CODES
+from xcrl_cli.config.params import BenchmarkParams
 from xcrl_cli.data.lexicon import (
     AGENTS,
     ANTONYMS,
@@ -48,21 +49,15 @@ TOPICS = tuple(TASK_LABELS["mldoc"])
 
 
 @dataclass(frozen=True)
-class BenchmarkConfig:
-    seed: int = 0
+class BenchmarkConfig(BenchmarkParams):
+    """The generator's knobs (the `benchmark:` section) and what it renders (the `data:` section's languages and
+    tasks); `cue_strength` may also be one strength for every task."""
+
+    cue_strength: float | Mapping[str, float] = 0.9
     source_lang: str = "en"
     languages: tuple[str, ...] = ("en", "de", "fr", "ar", "hi", "sw")
     low_resource: tuple[str, ...] = ("ar", "hi", "sw")
     tasks: tuple[str, ...] = ("xnli", "pawsx", "mldoc", "sentiment")
-    cue_strength: float | Mapping[str, float] = 0.9  # one strength for every task, or one per task
-    train_size: int = 2000
-    dev_size: int = 200
-    test_size: int = 300
-    corpus_size: int = 4000
-    low_resource_fraction: float = 0.5
-    sentiment_negation: float = 0.2
-    parallel_size: int = 24000
-    retrieval_size: int = 1000
 
     def __post_init__(self) -> None:
         """Reject unknown languages/tasks early, naming the bad value and the allowed ones."""
