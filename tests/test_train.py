@@ -176,6 +176,29 @@ def test_a_worker_freezes_what_it_holds_between_jobs_so_a_run_s_full_collection_
     assert n == 2 and second >= first + 1000
 
 
+WORKER_THREADS = """
+import torch
+from threadpoolctl import threadpool_info
+from xcrl_cli.training.workers import run_side_by_side
+
+def loaded_late():
+    import scipy.optimize  # noqa: F401  (not imported before the fork: its OpenBLAS loads in the worker)
+    return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
+
+torch.set_num_threads(2)
+print([sorted(set(pools.values())) for pools in run_side_by_side([loaded_late, loaded_late], workers=2)])
+"""
+
+
+def test_thread_pools_a_job_loads_after_the_fork_get_the_worker_s_share_too():
+    """Two workers on 2 threads: one thread each, in the BLAS a job loads itself as in those loaded before."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", WORKER_THREADS], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[[1], [1]]"
+
+
 def test_side_by_side_starts_the_next_job_as_soon_as_a_slot_frees(tmp_path):
     """One long job and three short ones on 2 workers: the short ones run one after another beside the long one
     (in waves of 2, job 3 would wait for the long job 1 to end)."""

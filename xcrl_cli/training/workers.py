@@ -25,6 +25,8 @@ from multiprocessing.connection import Connection, wait
 
 import torch
 
+# Read by OpenBLAS, OpenMP and MKL when they load.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Created before any fork, so every side-by-side process holds the same lock.
 _ONE_AT_A_TIME = multiprocessing.get_context("fork").Lock()
 
@@ -39,8 +41,12 @@ def _serve(jobs: list[Callable[[], object]], conn: Connection, threads: int) -> 
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
-    # numpy's BLAS and scikit-learn's OpenMP too: thread pools beyond the process's share spin against each other
-    # (measured: the probes of one evaluated run take 5-13 s with 2 threads beside another process, 0.4 s with 1).
+    # numpy's BLAS and scikit-learn's OpenMP too: thread pools beyond the process's share spin against each other.
+    # threadpool_limits reaches the libraries loaded now; the environment, those a job loads later (scipy's own
+    # OpenBLAS arrives with the probes' first import: with it at 2 threads an evaluated run took 4.5 s beside
+    # another process instead of 1.5 s).
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
     threadpool_limits(threads)
     os.environ["XCRL_NO_PROGRESS"] = "1"  # bars of processes sharing one terminal would overwrite each other
     while (i := conn.recv()) is not None:
