@@ -33,11 +33,11 @@ def pretrain(params_path: Path, corpus: Path, out: Path, metrics: Path) -> None:
             click.echo(f"encoder: {p.pretrain.init}, {summary['parameters']:,} parameters, saved to {out}")
         else:
             summary = pretrain_encoder(corpus, out, p.pretrain)
-            align = (f", alignment {summary['align_loss_first']} -> {summary['align_loss_last']}"
-                     if "align_loss_first" in summary else "")
+            losses = "".join(f", {name} {summary[f'{key}_loss_first']} -> {summary[f'{key}_loss_last']}"
+                             for key, name in (("mlm", "MLM loss"), ("tlm", "TLM"), ("align", "alignment"))
+                             if f"{key}_loss_first" in summary)
             click.echo(f"encoder: {summary['parameters']:,} parameters, {summary['steps']} steps on "
-                       f"{summary['pairs']:,} pairs and {summary['sentences']:,} sentences; MLM loss "
-                       f"{summary['mlm_loss_first']} -> {summary['mlm_loss_last']}{align}; saved to {out}")
+                       f"{summary['pairs']:,} pairs and {summary['sentences']:,} sentences{losses}; saved to {out}")
     write_json(metrics, summary)
     _echo_retrieval(summary)
 

@@ -129,6 +129,26 @@ def test_pretrain_writes_retrieval_and_the_alignment_term_makes_it_work(tiny_par
     assert "hi" in output and "chance" in output
 
 
+def test_a_joined_pair_is_the_tokenizer_s_own_pair_encoding_cut_with_its_closing_separator(tiny_parallel):
+    from xcrl_cli.model.pretrain import join_pair, read_corpus, train_tokenizer
+
+    tokenizer = train_tokenizer(read_corpus(tiny_parallel), 400, 512)
+    row = read_parallel(tiny_parallel, "train")[0]
+    first, second = (tokenizer(row[side])["input_ids"] for side in ("source", "target"))
+    assert join_pair(first, second, 512) == tokenizer(row["source"], row["target"])["input_ids"]
+    cut = join_pair(first, second, len(first) + 3)
+    assert cut == first + [tokenizer.eos_token_id, second[1], tokenizer.eos_token_id]
+
+
+def test_translation_language_modelling_is_trained_and_reported_only_when_weighted(tiny_parallel, tmp_path):
+    joined, output = _pretrain(tmp_path, tiny_parallel, "tlm", tlm_weight=1.0)
+    apart, _ = _pretrain(tmp_path, tiny_parallel, "apart", tlm_weight=0.0)
+    assert joined["tlm_loss_last"] < joined["tlm_loss_first"] and "TLM" in output
+    assert "tlm_loss_first" not in apart
+    weights = [(tmp_path / name / "model.safetensors").read_bytes() for name in ("tlm", "apart")]
+    assert weights[0] != weights[1]
+
+
 def test_pretrain_without_a_parallel_corpus_is_masked_lm_only(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

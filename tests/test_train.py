@@ -391,15 +391,16 @@ def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_weights(task_dir, 
     assert not (killed / "ckpt").exists()
 
 
-def test_the_encoder_moves_at_its_scaled_learning_rate_and_the_heads_at_the_full_one(task_dir, params):
-    """AdamW's first step moves every coordinate by about its group's lr, so after one step the encoder's largest
-    change is `lr × encoder_lr_scale` and the heads' is `lr`."""
+def test_embeddings_encoder_and_heads_each_move_at_their_own_scaled_learning_rate(task_dir, params):
+    """AdamW's first step moves every coordinate by about its group's lr, so after one step the word embeddings'
+    largest change is `lr × encoder_lr_scale × embedding_lr_scale`, the rest of the encoder's `lr × encoder_lr_scale`
+    and the heads' `lr`."""
     from dataclasses import replace
 
     from xcrl_cli.model.model import build_model
     from xcrl_cli.training.train import parameter_groups
 
-    tcfg = replace(params.train, lr=0.01, encoder_lr_scale=0.25, weight_decay=0.0)
+    tcfg = replace(params.train, lr=0.01, encoder_lr_scale=0.25, embedding_lr_scale=0.5, weight_decay=0.0)
     torch.manual_seed(0)
     model = build_model(params.model, params.variant("proposed"), 3, 7, encoder_path=str(task_dir / "encoder"))
     groups = parameter_groups(model, tcfg)
@@ -410,8 +411,10 @@ def test_the_encoder_moves_at_its_scaled_learning_rate_and_the_heads_at_the_full
         p.grad = torch.ones_like(p)
     optimizer.step()
     moved = {name: (p.detach() - before[name]).abs().max().item() for name, p in model.named_parameters()}
+    embeddings = moved.pop("encoder.embeddings.word_embeddings.weight")
     encoder = max(v for k, v in moved.items() if k.startswith("encoder."))
     heads = max(v for k, v in moved.items() if not k.startswith("encoder."))
+    assert embeddings == pytest.approx(0.00125, rel=1e-3)
     assert encoder == pytest.approx(0.0025, rel=1e-3) and heads == pytest.approx(0.01, rel=1e-3)
 def test_logging_every_few_steps_logs_fewer_points_and_changes_no_weight(task_dir, tmp_path):
     runs = {}

@@ -30,7 +30,7 @@ RANGES = {
     "pretrain.seed": "[0, inf)", "pretrain.vocab_size": "[100, inf)", "pretrain.hidden_size": "[1, inf)",
     "pretrain.num_layers": "[1, inf)", "pretrain.num_heads": "[1, inf)", "pretrain.intermediate_size": "[1, inf)",
     "pretrain.max_length": "[8, inf)", "pretrain.steps": "[1, inf)", "pretrain.batch_size": "[1, inf)",
-    "pretrain.corpus_batch_size": "[0, inf)", "pretrain.align_weight": "[0, inf)", "pretrain.temperature": "(0, inf)",
+    "pretrain.corpus_batch_size": "[0, inf)", "pretrain.align_weight": "[0, inf)", "pretrain.tlm_weight": "[0, inf)", "pretrain.temperature": "(0, inf)",
     "pretrain.lr": "(0, inf)", "pretrain.mask_prob": "(0, 1)",
     "model.inv_dim": "[1, inf)", "model.spe_dim": "[1, inf)", "model.task_dim": "[1, inf)",
     "model.head_hidden": "[1, inf)", "model.dropout": "[0, 1)", "model.temperature": "(0, inf)",
@@ -39,7 +39,7 @@ RANGES = {
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
     "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
-    "train.encoder_lr_scale": "(0, 1]",
+    "train.encoder_lr_scale": "(0, 1]", "train.embedding_lr_scale": "[0, 1]",
     "train.log_every": "[1, inf)",
     "variants.*.weights.*": "[0, inf)",
     "evaluate.seed": "[0, inf)", "evaluate.probe_max_iter": "[1, inf)", "evaluate.cluster_meanings": "[2, inf)",
@@ -152,6 +152,7 @@ class PretrainConfig:
     mask_prob: float = 0.15
     align_weight: float = 1.0  # weight of the pooled InfoNCE term between the two sides of a pair
     temperature: float = 0.1  # its temperature τ
+    tlm_weight: float = 0.0  # weight of masked LM on each pair concatenated into one sequence (XLM's TLM)
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ class TrainConfig:
     checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
     workers: int = 1  # runs trained and evaluated side by side on CPU (one process each); GPUs: one at a time
     encoder_lr_scale: float = 1.0  # the encoder's learning rate as a fraction of `lr` (heads, gate, adversary: lr)
+    embedding_lr_scale: float = 1.0  # the word embeddings' rate as a fraction of the encoder's (0 = frozen)
     log_every: int = 1  # optimiser steps between logged scalars: each log waits for the GPU, the steps between do not
     compile: bool = False  # torch.compile the model (GPUs: faster steps after a compile of a minute or two)
     save_precision: str = "fp32"  # fp32 | bf16: the dtype of the run's weight files (checkpoints keep full precision)

@@ -3,8 +3,10 @@
 Masked LM alone on monolingual text gives no cross-lingual signal when the languages share almost no pieces (Arabic
 and Hindi share two with English): each language gets its own island of the space and nothing learnt on English
 transfers. With a parallel corpus, the encoder is trained as the XLM and LaBSE/LASER family trains one: masked LM on
-both sides of each pair plus a pooled InfoNCE term that pulls a sentence and its translation together against the
-rest of the batch. Its health figure is English→target retrieval on held-out pairs (XTREME's Tatoeba task), which
+both sides of each pair, XLM's translation language modelling (TLM: the pair joined into one sequence and masked, so a
+masked word can be read off its translation across the separator, as a sentence pair is encoded for XNLI), and a
+pooled InfoNCE term that pulls a sentence and its translation together against the rest of the batch. Its health
+figure is English→target retrieval on held-out pairs (XTREME's Tatoeba task), which
 uses no task label.
 
 The result is saved with `save_pretrained`, so `train` loads it by path exactly as it loads `xlm-roberta-base`.
@@ -149,6 +151,13 @@ def _step_losses(model, collator, seqs: list[list[int]], n_pairs: int, cfg: Pret
     return mlm, info_nce(h[:n_pairs], h[n_pairs:], cfg.temperature)
 
 
+def join_pair(first: list[int], second: list[int], max_length: int) -> list[int]:
+    """Two encoded sentences (`<s> A </s>`, `<s> B </s>`) as one pair sequence, `<s> A </s></s> B </s>` as the
+    tokenizer's pair template, cut to `max_length` with its closing `</s>` kept."""
+    joined = first + first[-1:] + second[1:]
+    return joined if len(joined) <= max_length else joined[: max_length - 1] + joined[-1:]
+
+
 def _mean_ends(values: list[float], n: int = 20) -> tuple[float, float]:
     return round(sum(values[:n]) / len(values[:n]), 4), round(sum(values[-n:]) / len(values[-n:]), 4)
 
@@ -158,8 +167,9 @@ def pretrain_encoder(corpus_dir: Path, out_dir: Path, cfg: PretrainConfig) -> di
     summary and the held-out retrieval accuracy per target language.
 
     Each step takes `batch_size` parallel pairs, both sides masked, plus `corpus_batch_size` monolingual sentences,
-    and minimises MLM + `align_weight` · InfoNCE(pooled source side, pooled target side). Without a parallel corpus
-    each step is `batch_size` monolingual sentences of masked LM.
+    and minimises MLM + `align_weight` · InfoNCE(pooled source side, pooled target side) + `tlm_weight` · TLM (masked
+    LM on each pair joined into one sequence, in a random order). Without a parallel corpus each step is
+    `batch_size` monolingual sentences of masked LM.
     """
     import torch
     from transformers import DataCollatorForLanguageModeling, get_linear_schedule_with_warmup
@@ -185,6 +195,7 @@ def pretrain_encoder(corpus_dir: Path, out_dir: Path, cfg: PretrainConfig) -> di
     mono_batches = _stream(len(mono), mono_size, gen) if mono_size else None
     mlm_losses: list[float] = []
     align_losses: list[float] = []
+    tlm_losses: list[float] = []
     model.train()
     with progress_bar() as bar:
         job = bar.add_task("pretrain", total=cfg.steps)
@@ -194,6 +205,13 @@ def pretrain_encoder(corpus_dir: Path, out_dir: Path, cfg: PretrainConfig) -> di
             seqs += [mono[i] for i in next(mono_batches)] if mono_batches else []
             mlm, align = _step_losses(model, collator, seqs, len(chosen), cfg)
             loss = mlm if align is None else mlm + cfg.align_weight * align
+            if cfg.tlm_weight and chosen:
+                target_first = torch.rand(len(chosen), generator=gen) < 0.5  # either language may come first
+                joined = [join_pair(*((tgt[i], src[i]) if flip else (src[i], tgt[i])), cfg.max_length)
+                          for i, flip in zip(chosen, target_first.tolist())]
+                tlm = _step_losses(model, collator, joined, 0, cfg)[0]
+                loss = loss + cfg.tlm_weight * tlm
+                tlm_losses.append(tlm.item())
             loss.backward()
             optimizer.step()
             schedule.step()
@@ -210,6 +228,7 @@ def pretrain_encoder(corpus_dir: Path, out_dir: Path, cfg: PretrainConfig) -> di
         "parameters": sum(p.numel() for p in model.base_model.parameters()),
         **dict(zip(("mlm_loss_first", "mlm_loss_last"), _mean_ends(mlm_losses))),
         **(dict(zip(("align_loss_first", "align_loss_last"), _mean_ends(align_losses))) if align_losses else {}),
+        **(dict(zip(("tlm_loss_first", "tlm_loss_last"), _mean_ends(tlm_losses))) if tlm_losses else {}),
         **heldout_retrieval(model.roberta, tokenizer, read_parallel(corpus_dir, "heldout"), cfg.max_length),
     }
     with atomic_dir(out_dir) as tmp:
