@@ -6,8 +6,7 @@ transfers. With a parallel corpus, the encoder is trained as the XLM and LaBSE/L
 both sides of each pair, XLM's translation language modelling (TLM: the pair joined into one sequence and masked, so a
 masked word can be read off its translation across the separator, as a sentence pair is encoded for XNLI), and a
 pooled InfoNCE term that pulls a sentence and its translation together against the rest of the batch. Its health
-figure is English→target retrieval on held-out pairs (XTREME's Tatoeba task), which
-uses no task label.
+figure is English→target retrieval on held-out pairs (XTREME's Tatoeba task), which uses no task label.
 
 The result is saved with `save_pretrained`, so `train` loads it by path exactly as it loads `xlm-roberta-base`.
 """
