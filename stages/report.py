@@ -58,14 +58,15 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
     sweep = {c: sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths}
     if p.data.source == "embedded":  # the main runs are a point of the sweep only on the benchmark it rebuilds
         sweep[p.benchmark.cue_strength[p.sweep.tasks["task"][0]]] = eval_dir  # one strength for all (validated)
-    inputs = EvidenceInputs(
-        eval_dir=eval_dir, sweep=sweep, sweep_tasks=p.sweep.tasks["task"], sweep_variants=p.sweep.variants["variant"],
-        n_labels=n_labels, significance=p.report.significance, labels=labels)
     with user_errors(), atomic_dir(out) as tmp:
         for name in ("scores.csv", "scores_target_dev.csv", "representations.csv", "runs.csv"):
             (tmp / name).write_text(merge_long_csv([eval_dir / v / name for v in variants]), encoding="utf-8")
-        health_md = render_health(eval_dir, [sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths], labels, cfg,
-                                  pretrain_metrics, tmp)
+        health_md, healthy = render_health(eval_dir, [sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths], labels,
+                                          cfg, pretrain_metrics, tmp)
+        inputs = EvidenceInputs(
+            eval_dir=eval_dir, sweep=sweep, sweep_tasks=p.sweep.tasks["task"],
+            sweep_variants=p.sweep.variants["variant"], n_labels=n_labels, significance=p.report.significance,
+            labels=labels, healthy_tasks=healthy)
         sections, marks, summary = render_evidence(inputs, cfg, tmp)
         render_report(tmp / "scores.csv", tmp / "representations.csv", cfg, tmp, labels, runs_csv=tmp / "runs.csv",
                       marks=marks, front_sections=[health_md], extra_sections=sections, extra_summary=summary)

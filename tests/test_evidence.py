@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from xcrl_cli.config import ConfigError, SignificanceParams, parse_params
 from xcrl_cli.evaluation.chance import GoldLabels
 from xcrl_cli.evaluation.significance import Comparison
 from xcrl_cli.report.cells import ReportConfig, Stat
-from xcrl_cli.report.evidence import EvidenceInputs, claims, resampled
+from xcrl_cli.report.evidence import HEALTHY_AVERAGE, EvidenceInputs, claims, resampled
 from xcrl_cli.training.selection import improved, record, stored_criteria
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -115,6 +116,27 @@ def test_claim_verdicts_follow_the_sign_and_the_interval():
     cue = next(v for k, v in _verdicts(claims(comparisons, t4, collapsed, inputs, _cfg())[0]).items()
                if k.startswith("proposed relies less on the cue"))
     assert cue.startswith("does not hold: fewer flips but a lower source-test score")
+
+
+def test_claims_are_also_tested_on_the_healthy_tasks_alone_when_some_tasks_are_not():
+    cfg = replace(_cfg(), task_metric={"xnli": "accuracy", "pawsx": "f1"})
+    comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, -0.5, 3.5),
+                   ("table2", "erm", HEALTHY_AVERAGE): _comparison("erm", 4.0, 1.0, 7.0),
+                   ("table3", "wo_x", "average"): _comparison("wo_x", 1.0, -1.0, 3.0)}
+
+    def claim_rows(healthy: list[str]) -> dict[str, str]:
+        inputs = EvidenceInputs(eval_dir=ROOT, sweep={}, sweep_tasks=[], sweep_variants=[],
+                                n_labels={"xnli": 3, "pawsx": 2}, significance=SignificanceParams(), labels=LABELS,
+                                healthy_tasks=healthy)
+        return _verdicts(claims(comparisons, {}, {}, inputs, cfg)[0])
+
+    verdicts = claim_rows(["xnli"])
+    assert verdicts["proposed beats erm (Average)"] == "same direction, not significant over seeds and examples"
+    assert verdicts["proposed beats erm (average of the healthy tasks (xnli))"] == \
+        "holds (significant over seeds and examples)"
+    assert not any("healthy tasks" in k for k in verdicts if "wo_x" in k)  # no such comparison: no row
+    for healthy in ([], ["xnli", "pawsx"]):  # none healthy, or the Average is already theirs
+        assert not any("healthy tasks" in k for k in claim_rows(healthy))
 
 
 def test_claims_say_when_only_example_noise_was_tested():

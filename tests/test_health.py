@@ -11,7 +11,7 @@ import pytest
 from xcrl_cli.evaluation.chance import GoldLabels
 from xcrl_cli.io import dumps_csv
 from xcrl_cli.report.cells import ReportConfig
-from xcrl_cli.report.health import health, render_health
+from xcrl_cli.report.health import health, render_health, healthy_tasks
 
 SCORE_HEADER = ["variant", "task", "seed", "lang", "metric", "value"]
 REPR_HEADER = ["variant", "task", "seed", "space", "metric", "value"]
@@ -102,13 +102,14 @@ def test_missing_inputs_are_null_not_guessed(folders):
 
     mldoc = h["tasks"]["mldoc"]
     assert mldoc["erm_source_nocue"] is None and mldoc["learnable"] is None and mldoc["transfers"] is None
+    assert healthy_tasks(h) == []  # a check the run cannot make is not passed
     assert mldoc["uses_cue"] is True and mldoc["erm_target"] == pytest.approx(0.7)
     assert h["pretrain_retrieval"] is None
 
 
 def test_health_json_and_section(folders):
     main, sweep, tmp_path = folders
-    section = render_health(main, sweep, LABELS, CFG, None, tmp_path)
+    section, healthy = render_health(main, sweep, LABELS, CFG, None, tmp_path)
 
     written = json.loads((tmp_path / "health.json").read_text())
     assert written == health(main, sweep, LABELS, CFG, None)
@@ -117,3 +118,4 @@ def test_health_json_and_section(folders):
     row = next(line for line in section.splitlines() if line.startswith("| pawsx"))
     assert row == "| pawsx | 0.667 | 0.900 | 0.667 | 0.100 | n/a | yes | **no** | **no** |"
     assert "flagged collapsed or diverged: 2" in section and "retrieval of the pretrained encoder" in section
+    assert healthy == ["mldoc"]  # pawsx fails (b) and (c)

@@ -199,6 +199,23 @@ def test_average_resamples_whole_seeds_across_tasks():
     assert np.array_equal(by_task[AVERAGE].replicates, by_task["x"].replicates)
 
 
+def test_a_subset_average_is_the_mean_of_its_tasks_replicates_and_skips_tasks_without_predictions():
+    rng = np.random.default_rng(3)
+    rows = []
+    for task in ("x", "y", "z"):
+        rows += _random_runs(rng, "a", task, (0, 1, 2), {"de": 20, "fr": 20}, 3, 3)
+        rows += _random_runs(rng, "b", task, (0, 1, 2), {"de": 20, "fr": 20}, 3, 3)
+    tasks = {t: "accuracy" for t in ("x", "y", "z")}
+    by_task = replicate_differences(rows, "a", "b", tasks, dict.fromkeys(tasks, 3), LANGS, n_boot=200,
+                                    subsets={"xz": ["x", "z", "absent"]})
+
+    xz = by_task["xz"]
+    assert xz.observed == pytest.approx((by_task["x"].observed + by_task["z"].observed) / 2)
+    assert np.allclose(xz.replicates, (by_task["x"].replicates + by_task["z"].replicates) / 2)
+    assert not np.allclose(xz.replicates, by_task[AVERAGE].replicates)  # y is left out
+    assert xz.n_seeds == 3
+
+
 def test_missing_id_is_refused_with_variant_seed_and_id():
     rng = np.random.default_rng(5)
     rows = _random_runs(rng, "a", "t", (0, 1), {"de": 10, "fr": 10}, 2, 2)

@@ -234,8 +234,9 @@ class Replicates(NamedTuple):
 
 def replicate_differences(predictions: Iterable[dict], a: str, b: str, task_metric: Mapping[str, str],
                           n_labels: Mapping[str, int], langs: Sequence[str], n_boot: int = 1000,
-                          seed: int = 0) -> dict[str, Replicates]:
-    """Per task both variants have, and `average`: the observed A − B and its n_boot replicates, in points."""
+                          seed: int = 0, subsets: Mapping[str, Sequence[str]] | None = None) -> dict[str, Replicates]:
+    """Per task both variants have, `average`, and each of `subsets` (column -> tasks: the average over those of its
+    tasks both variants have, from the same replicates): the observed A − B and its n_boot replicates, in points."""
     _check_tasks(task_metric, n_labels)
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
@@ -259,8 +260,12 @@ def replicate_differences(predictions: Iterable[dict], a: str, b: str, task_metr
         n_seeds[task] = len(runs_a)
     if not diffs:
         raise ValueError(f"no task of {list(task_metric)} has predictions in {list(langs)} for both {a!r} and {b!r}")
-    diffs[AVERAGE] = np.mean(list(diffs.values()), axis=0)
-    n_seeds[AVERAGE] = min(n_seeds.values())
+    groups = {AVERAGE: list(diffs), **{column: [t for t in tasks if t in diffs]
+                                       for column, tasks in (subsets or {}).items()}}
+    for column, tasks in groups.items():
+        if tasks:
+            diffs[column] = np.mean([diffs[t] for t in tasks], axis=0)
+            n_seeds[column] = min(n_seeds[t] for t in tasks)
     return {column: Replicates(float(d[0]), d[1:], n_seeds[column]) for column, d in diffs.items()}
 
 
@@ -269,8 +274,10 @@ def _p_value(replicates: np.ndarray) -> float:
 
 
 def compare(predictions: Iterable[dict], a: str, b: str, task_metric: Mapping[str, str], n_labels: Mapping[str, int],
-            langs: Sequence[str], n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, Comparison]:
-    """A − B per task both variants have and for `average`, with a `level` percentile interval and p-value.
+            langs: Sequence[str], n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+            subsets: Mapping[str, Sequence[str]] | None = None) -> dict[str, Comparison]:
+    """A − B per task both variants have, for `average` and for each of `subsets` (see `replicate_differences`),
+    with a `level` percentile interval and p-value.
 
     `task_metric` maps task -> one of METRICS, `n_labels` task -> number of classes, `langs` are the target
     languages (rows in other languages are ignored; a task lacking some of them uses those it has). Seeds and test
@@ -281,7 +288,7 @@ def compare(predictions: Iterable[dict], a: str, b: str, task_metric: Mapping[st
     out = {}
     tail = (1 - level) / 2
     for column, (observed, replicates, n_seeds) in replicate_differences(
-            predictions, a, b, task_metric, n_labels, langs, n_boot, seed).items():
+            predictions, a, b, task_metric, n_labels, langs, n_boot, seed, subsets).items():
         low, high = np.quantile(replicates, [tail, 1 - tail])
         out[column] = Comparison(a, b, column, observed, float(low), float(high), _p_value(replicates), n_boot, level,
                                  n_seeds)

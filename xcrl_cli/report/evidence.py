@@ -36,6 +36,7 @@ SPACES = ("h", "z_inv", "z_spe", "z_task", "r")
 PROBES = {"lang_id_acc": "Language-ID probe", "task_probe_acc": "Task probe"}
 CHRF_BINS = (0.0, 20.0, 40.0, 60.0, 80.0, 100.01)
 SIGNIFICANT = " *"
+HEALTHY_AVERAGE = "healthy_average"  # the significance column averaging the tasks that pass every health check
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class EvidenceInputs:
     n_labels: Mapping[str, int]  # task -> number of labels
     significance: SignificanceParams
     labels: GoldLabels  # the main test sets' gold labels, for the constant-predictor rows
+    healthy_tasks: Sequence[str] = ()  # the tasks that pass every health check (health.healthy_tasks)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -81,6 +83,13 @@ def resampled(comparisons: Iterable[Comparison]) -> str:
             "draw for all the drawn seeds, which share one test set), the same draws for both variants")
 
 
+def _healthy_subset(inputs: EvidenceInputs, tasks: Sequence[str]) -> dict[str, list[str]]:
+    """{HEALTHY_AVERAGE: the healthy tasks} when some but not all of `tasks` pass every health check, else {}: an
+    average that includes a task the run cannot test (not learnt, or no transfer) mixes its noise into the claim."""
+    healthy = [t for t in tasks if t in inputs.healthy_tasks]
+    return {HEALTHY_AVERAGE: healthy} if 0 < len(healthy) < len(tasks) else {}
+
+
 def significance(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, Marks, dict[tuple, Comparison]]:
     """Reference − row for every other row of Tables 2 and 3: the Markdown, the cell marks, the comparisons."""
     sig = inputs.significance
@@ -89,13 +98,14 @@ def significance(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, Marks
     variants = sorted({ref, *(v for vs in wanted.values() for v in vs)})
     predictions = read_predictions(inputs.eval_dir / v / "predictions.jsonl" for v in variants)
     task_metric = {t: m for t, m in cfg.task_metric.items() if t in inputs.n_labels}  # tasks the data has
-    columns = [*task_metric, AVERAGE]
+    subsets = _healthy_subset(inputs, list(task_metric))
+    columns = [*task_metric, AVERAGE, *subsets]
     results, marks, records, md = {}, {}, [], []
     for table, others in wanted.items():
         rows = []
         for other in others:
             comps = compare(predictions, ref, other, task_metric, inputs.n_labels, cfg.targets, sig.n_boot,
-                            sig.seed, sig.level)
+                            sig.seed, sig.level, subsets)
             cells = []
             for column in columns:
                 c = comps.get(column)
@@ -119,8 +129,14 @@ def significance(inputs: EvidenceInputs, cfg, out_dir: Path) -> tuple[str, Marks
             f"percentage points, with its {level} paired-bootstrap interval ({sig.n_boot} replicates, each "
             f"resampling {what}). {SIGNIFICANT.strip()} = the interval excludes 0. With few seeds the seed draw is "
             "coarse and understates the seed variance, so a mark is necessary evidence of a difference, not proof "
-            "of one. Data: [significance.csv](significance.csv)\n\n" + "\n".join(md))
+            f"of one.{_healthy_legend(subsets)} Data: [significance.csv](significance.csv)\n\n" + "\n".join(md))
     return text, Marks(marks, legend), results
+
+
+def _healthy_legend(subsets: Mapping[str, Sequence[str]]) -> str:
+    tasks = subsets.get(HEALTHY_AVERAGE)
+    return (f" {HEALTHY_AVERAGE}: the average over {', '.join(tasks)}, the tasks that pass every health check."
+            if tasks else "")
 
 
 # --- model selection ---------------------------------------------------------------------------------------------
@@ -399,15 +415,22 @@ def claims(comparisons: Mapping[tuple, Comparison], t4: Mapping[str, dict], swee
            inputs: EvidenceInputs, cfg) -> tuple[str, dict]:
     """Each claim of the paper (and the embedded benchmark's cue claim) with the measured difference and a verdict."""
     ref, label = inputs.significance.reference, cfg.label(inputs.significance.reference)
+    subsets = _healthy_subset(inputs, [t for t in cfg.task_metric if t in inputs.n_labels])
+    healthy_tasks = subsets.get(HEALTHY_AVERAGE, [])
+    scopes = {AVERAGE: "Average",
+              **{column: f"average of the healthy tasks ({', '.join(tasks)})" for column, tasks in subsets.items()}}
     rows = []
-    for table, claim in (("table2", "{ref} beats {other} (Average)"),
-                         ("table3", "removing a component lowers the Average: {ref} beats {other}")):
+    for table, claim in (("table2", "{ref} beats {other} ({scope})"),
+                         ("table3", "removing a component lowers the {scope}: {ref} beats {other}")):
         for other in cfg.tables.get(table, ()):
             if other == ref:
                 continue
-            c = comparisons.get((table, other, AVERAGE))
-            diff = "" if c is None else f"{c.observed:+.2f} [{c.low:+.2f}, {c.high:+.2f}]"
-            rows.append([table, claim.format(ref=label, other=cfg.label(other)), diff, _tested(c)])
+            for column, scope in scopes.items():
+                c = comparisons.get((table, other, column))
+                if c is not None or column == AVERAGE:
+                    diff = "" if c is None else f"{c.observed:+.2f} [{c.low:+.2f}, {c.high:+.2f}]"
+                    rows.append([table, claim.format(ref=label, other=cfg.label(other), scope=scope), diff,
+                                 _tested(c)])
     for column, lower in (("lang_id_acc", True), ("cluster_purity", False), ("cf_consistency", False),
                           ("low_resource_avg", False)):
         for other in cfg.tables.get("table4", ()):
@@ -429,7 +452,9 @@ def claims(comparisons: Mapping[tuple, Comparison], t4: Mapping[str, dict], swee
             f"and 3 verdicts are tested by a bootstrap that resampled {resampled(tested)}; 'significant' means the "
             f"{100 * inputs.significance.level:g}% interval excludes 0. Table 4 and sweep claims compare means over "
             "seeds without a test, and call a difference within the two seed spreads (std + std) undecided. 'Same "
-            "direction, not significant' does not support the claim either.\n\n"
+            "direction, not significant' does not support the claim either."
+            + (f" The healthy tasks ({', '.join(healthy_tasks)}) are those that pass every health check: the Average "
+               "also holds tasks on which this run cannot test a claim." if healthy_tasks else "") + "\n\n"
             + _table(["Table", "Claim", "Measured difference", "Verdict"], rows))
     return text, {f"claims.{k}": v for k, v in sorted(counts.items())}
 

@@ -143,9 +143,14 @@ def health_md(figures: Mapping) -> str:
             f"- English→target retrieval of the pretrained encoder (held-out pairs): {retrieval_text}\n")
 
 
+def healthy_tasks(figures: Mapping) -> list[str]:
+    """The tasks that pass all three checks: those on which this run can test the paper's claims."""
+    return [task for task, m in figures["tasks"].items() if all(m[k] is True for k in CHECKS)]
+
+
 def render_health(eval_dir: Path, sweep_dirs: Sequence[Path], labels: GoldLabels, cfg: ReportConfig,
-                  pretrain_metrics: Path | None, out_dir: Path) -> str:
-    """Write `out_dir`/health.json; return the report's Health section."""
+                  pretrain_metrics: Path | None, out_dir: Path) -> tuple[str, list[str]]:
+    """Write `out_dir`/health.json; return the report's Health section and the tasks that pass every check."""
     figures = health(eval_dir, sweep_dirs, labels, cfg, pretrain_metrics)
     write_json(Path(out_dir) / "health.json", figures)
-    return health_md(figures)
+    return health_md(figures), healthy_tasks(figures)
