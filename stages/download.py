@@ -77,10 +77,11 @@ def _embedded(p, tasks: tuple[str, ...], out: Path, cue_strength: float | None) 
         click.echo(f"the embedded benchmark has no lexicon for {dropped}; rendering {languages}")
     cfg = BenchmarkConfig(source_lang=p.data.source_lang, languages=tuple(languages),
                           low_resource=tuple(lang for lang in p.data.low_resource if lang in languages),
-                          tasks=tasks, **bench)
+                          tasks=tasks, draws=tuple(p.train.seeds) if p.benchmark.draw_per_seed else (), **bench)
     bench = generate_benchmark(cfg)
     write_benchmark(bench, out)
-    click.echo(f"wrote the embedded benchmark ({len(cfg.tasks)} tasks, {len(cfg.languages)} languages) to {out}")
+    draws = f", draws {list(cfg.draws)} (one per seed)" if cfg.draws else ""
+    click.echo(f"wrote the embedded benchmark ({len(cfg.tasks)} tasks, {len(cfg.languages)} languages{draws}) to {out}")
     return embedded_report(bench)
 
 

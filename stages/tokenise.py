@@ -22,25 +22,29 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
 def tokenise(params_path: Path, tasks: tuple[str, ...], raw: Path, pairs_dir: Path, out: Path,
              metrics: Path | None) -> None:
     """Tokenise with model.encoder's tokenizer, truncating at train.max_length; `train` and `evaluate` read this."""
-    from xcrl_cli.data.raw import is_not_run, read_meta, write_not_run
+    from xcrl_cli.data.raw import is_not_run, read_meta, task_draws, task_folder, task_meta, write_not_run
     from xcrl_cli.io import atomic_dir, write_json
     from xcrl_cli.training.tokens import tokenise_task
 
     p = load(params_path)
     counts = {}
     with user_errors(), atomic_dir(out) as tmp:
-        read_meta(raw)
+        meta = read_meta(raw)
         for task in selected_tasks(p, tasks):
             if is_not_run(pairs_dir / task):
                 write_not_run(tmp / task, "its dataset is absent (see data/raw/meta.json)")
                 click.echo(f"{task}: not run")
                 continue
-            counts[task] = tokenise_task(p.model.encoder, raw, pairs_dir, task, p.data.source_lang,
-                                         p.train.max_length, tmp / task)
-            click.echo(f"{task}: " + ", ".join(f"{split} {c['rows']}" for split, c in counts[task].items()))
-            for split, c in counts[task].items():
+            task_meta(meta, task, raw)
+            for draw in task_draws(meta, task):
+                name = task_folder(task, draw)
+                counts[name] = tokenise_task(p.model.encoder, raw, pairs_dir, task, p.data.source_lang,
+                                             p.train.max_length, tmp / name, draw)
+                click.echo(f"{name}: " + ", ".join(f"{split} {c['rows']}" for split, c in counts[name].items()))
+        for name, splits in counts.items():
+            for split, c in splits.items():
                 if c["truncated"]:
-                    click.echo(f"warning: {task}/{split}: train.max_length {p.train.max_length} cut "
+                    click.echo(f"warning: {name}/{split}: train.max_length {p.train.max_length} cut "
                                + ", ".join(f"{n} {lang}" for lang, n in c["truncated"].items())
                                + " sequence(s); raise train.max_length (and pretrain.max_length) to keep them whole",
                                err=True)

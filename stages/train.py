@@ -21,6 +21,8 @@ DIR = click.Path(file_okay=False, path_type=Path)
 @tasks_option
 @click.option("--variant", "variants", multiple=True, default=("proposed",), show_default=True,
               help="A variant defined in params.yaml (repeat for several).")
+@click.option("--every-variant", is_flag=True,
+              help="Every variant of params.yaml's `variants`, all their runs in one pool (what `dvc repro` runs).")
 @click.option("--seed", "seeds", type=int, multiple=True,
               help="A seed to run (repeat for several); default: train.seeds.")
 @click.option("--raw", type=DIR, default="data/raw", show_default=True)
@@ -35,7 +37,8 @@ DIR = click.Path(file_okay=False, path_type=Path)
               help="Checkpoint parent folder, laid out as --out; a <variant>/<task>/ is removed once its outputs "
                    "are in place.")
 @per_cue_option
-def train(params_path, tasks, variants, seeds, raw, tokens_dir, out, live_root, checkpoints, per_cue) -> None:
+def train(params_path, tasks, variants, every_variant, seeds, raw, tokens_dir, out, live_root, checkpoints,
+          per_cue) -> None:
     """Train the model with each variant's loss terms, on source-language labels only; with a task whose dataset
     is absent, write its "not run" marker instead."""
     from xcrl_cli.data.raw import not_run_reason, read_meta, write_not_run
@@ -44,6 +47,8 @@ def train(params_path, tasks, variants, seeds, raw, tokens_dir, out, live_root, 
 
     p = load(params_path)
     tasks = selected_tasks(p, tasks)
+    if every_variant:
+        variants = tuple(p.variants)
     for variant in variants:
         choice_check("--variant", variant, p.variants)
     benchmarks = [TrainFolders(**f) for f in benchmark_folders(p, per_cue, raw=raw, tokens=tokens_dir, out=out,

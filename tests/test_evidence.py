@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import replace
 
 import pytest
@@ -12,9 +13,10 @@ from conftest import ROOT
 
 from xcrl_cli.config import ConfigError, SignificanceParams, parse_params
 from xcrl_cli.evaluation.chance import GoldLabels
-from xcrl_cli.evaluation.significance import Comparison
-from xcrl_cli.report.cells import ReportConfig, Stat
-from xcrl_cli.report.evidence import HEALTHY_AVERAGE, EvidenceInputs, claims, resampled
+from xcrl_cli.evaluation.significance import OWN_DRAWS, SHARED_TEST, Comparison
+from xcrl_cli.report.cells import ReportConfig
+from xcrl_cli.report.claims import Claim, claim_verdict, cue_claims
+from xcrl_cli.report.evidence import HEALTHY_AVERAGE, SIGNIFICANCE_COLUMNS, EvidenceInputs, claims, resampled
 from xcrl_cli.training.selection import improved, record, stored_criteria
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -82,78 +84,89 @@ def _cfg() -> ReportConfig:
                         table4_space=["z_inv", "h"])
 
 
-def _comparison(b: str, observed: float, low: float, high: float, n_seeds: int = 3) -> Comparison:
-    return Comparison(a="proposed", b=b, column="average", observed=observed, low=low, high=high, p_value=0.5,
-                      n_boot=100, level=0.95, n_seeds=n_seeds)
+def _comparison(b: str, observed: float, low: float, high: float, n: int = 5, resampled: str = OWN_DRAWS,
+                column: str = "average", p: float = 0.5) -> Comparison:
+    return Comparison(a="proposed", b=b, column=column, observed=observed, low=low, high=high, p_value=p, level=0.95,
+                      n_replicates=n, df=n - 1, resampled=resampled)
 
 
-def test_claim_verdicts_follow_the_sign_and_the_interval():
-    inputs = EvidenceInputs(eval_dir=ROOT, sweep={0.0: ROOT, 0.9: ROOT}, sweep_tasks=["xnli"],
-                            sweep_variants=["erm", "proposed"], n_labels={"xnli": 3},
-                            significance=SignificanceParams(), labels=LABELS)
-    comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, 0.5, 3.5),
-                   ("table3", "wo_x", "average"): _comparison("wo_x", -3.0, -5.0, -1.0)}
-    t4 = {"proposed": ({"lang_id_acc": Stat(30.0, 1.0, 2), "cluster_purity": Stat(50.0, 1.0, 2),
-                        "cf_consistency": None, "low_resource_avg": Stat(40.0, 1.0, 2)}, "z_inv"),
-          "erm": ({"lang_id_acc": Stat(90.0, 1.0, 2), "cluster_purity": Stat(60.0, 1.0, 2),
-                   "cf_consistency": Stat(70.0, 1.0, 2), "low_resource_avg": Stat(40.0, 1.0, 2)}, "h")}
-    sweep = {"proposed.xnli.cue0.9.cue_flip_rate": 10.0, "erm.xnli.cue0.9.cue_flip_rate": 30.0,
-             "proposed.xnli.cue0.9.source": 60.0, "erm.xnli.cue0.9.source": 55.0}
-    text, counts = claims(comparisons, t4, sweep, inputs, _cfg())
+def _inputs(**changes) -> EvidenceInputs:
+    base = dict(eval_dir=ROOT, sweep={}, sweep_tasks=[], sweep_variants=[], n_labels={"xnli": 3},
+                significance=SignificanceParams(), labels=LABELS)
+    return EvidenceInputs(**{**base, **changes})
+
+
+def test_claim_verdicts_follow_the_sign_the_interval_and_say_what_was_resampled(tmp_path):
+    comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, 0.5, 3.5, p=0.01),
+                   ("table3", "wo_x", "average"): _comparison("wo_x", -3.0, -5.0, -1.0, p=0.02)}
+    text, counts = claims(comparisons, {}, {}, _inputs(), _cfg(), tmp_path)
     verdicts = _verdicts(text)
-    assert verdicts["proposed beats erm (Average)"] == "holds (significant over seeds and examples)"
+    assert verdicts["proposed beats erm (Average)"] == \
+        "holds (significant over 5 replicates: draws, seeds and test examples)"
     assert verdicts["removing a component lowers the Average: proposed beats wo_x"] == \
-        "does not hold: reversed, significant over seeds and examples"
-    assert "resampled the 3 seeds and the test examples within each language" in text
-    assert verdicts["proposed has lower lang_id_acc than erm"].startswith("holds")
-    assert verdicts["proposed has higher cluster_purity than erm"].startswith("does not hold")
-    assert verdicts["proposed has higher cf_consistency than erm"] == "not run"
-    assert verdicts["proposed has higher low_resource_avg than erm"].startswith("within the seed spread")  # a tie
-    assert any(k.startswith("proposed relies less on the cue") and v.startswith("holds") for k, v in verdicts.items())
-    assert counts == {"claims.does_not_hold": 2, "claims.holds": 3, "claims.not_run": 1, "claims.undecided": 1}
+        "does not hold: reversed, significant over 5 replicates: draws, seeds and test examples"
+    assert counts == {"claims.does_not_hold": 1, "claims.holds": 1, "claims.family": 2, "claims.survive_holm": 2}
+    # Holm: 0.01 × 2 = 0.02, then max(0.02, 0.02 × 1); both survive a family-wise 5 %.
+    assert "| 0.02 | holds" in text and "family of 2 tests" in text
+    assert (tmp_path / "claims.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = (tmp_path / "significance.csv").read_text().splitlines()
+    assert rows[0] == ",".join(SIGNIFICANCE_COLUMNS) and len(rows) == 3
+    assert rows[1].endswith(",5,4,draws")
+
+
+def test_table4_and_sweep_verdicts_are_tested_over_replicates():
+    lower = Claim("table4", "lower lang_id", _comparison("erm", -10.0, -14.0, -6.0), lower_is_better=True)
+    higher = Claim("table4", "higher purity", _comparison("erm", -10.0, -14.0, -6.0))
+    undecided = Claim("table4", "higher cf", _comparison("erm", 1.0, -2.0, 4.0))
+    assert claim_verdict(lower).startswith("holds (significant over 5 replicates")
+    assert claim_verdict(higher).startswith("does not hold: reversed, significant")
+    assert claim_verdict(undecided).startswith("same direction, not significant")
+    seeds = range(5)
+    points = {"proposed": {"cue_flip_rate": {s: 0.10 + 0.01 * s for s in seeds}, "source": {s: 0.60 for s in seeds}},
+              "erm": {"cue_flip_rate": {s: 0.30 + 0.02 * s for s in seeds}, "source": {s: 0.55 for s in seeds}}}
+    (cue,) = cue_claims(points, "proposed", ["erm"], "xnli", 0.9, _cfg(), 0.95, OWN_DRAWS)
+    assert cue.comparison.observed == pytest.approx(-22.0)  # −20 − s points, s = 0..4 and cue.comparison.significant
+    assert claim_verdict(cue).startswith("holds (significant over 5 replicates")
     # Fewer flips from a model that learnt less (a collapsed one predicts one class: nothing flips) is no evidence.
-    collapsed = {**sweep, "proposed.xnli.cue0.9.cue_flip_rate": 0.0, "proposed.xnli.cue0.9.source": 20.0}
-    cue = next(v for k, v in _verdicts(claims(comparisons, t4, collapsed, inputs, _cfg())[0]).items()
-               if k.startswith("proposed relies less on the cue"))
-    assert cue.startswith("does not hold: fewer flips but a lower source-test score")
+    collapsed = {**points, "proposed": {"cue_flip_rate": {s: 0.0 for s in seeds},
+                                        "source": {s: 0.20 + 0.01 * s for s in seeds}}}
+    (cue,) = cue_claims(collapsed, "proposed", ["erm"], "xnli", 0.9, _cfg(), 0.95, OWN_DRAWS)
+    assert claim_verdict(cue).startswith("does not hold: fewer flips but a significantly lower source-test score")
+    (missing,) = cue_claims({"proposed": points["proposed"]}, "proposed", ["erm"], "xnli", 0.9, _cfg(), 0.95,
+                            OWN_DRAWS)
+    assert claim_verdict(missing) == "not run"
 
 
-def test_claims_are_also_tested_on_the_healthy_tasks_alone_when_some_tasks_are_not():
+def test_claims_are_also_tested_on_the_healthy_tasks_alone_when_some_tasks_are_not(tmp_path):
     cfg = replace(_cfg(), task_metric={"xnli": "accuracy", "pawsx": "f1"})
     comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, -0.5, 3.5),
-                   ("table2", "erm", HEALTHY_AVERAGE): _comparison("erm", 4.0, 1.0, 7.0),
+                   ("table2", "erm", HEALTHY_AVERAGE): _comparison("erm", 4.0, 1.0, 7.0, column=HEALTHY_AVERAGE),
                    ("table3", "wo_x", "average"): _comparison("wo_x", 1.0, -1.0, 3.0)}
 
     def claim_rows(healthy: list[str]) -> dict[str, str]:
-        inputs = EvidenceInputs(eval_dir=ROOT, sweep={}, sweep_tasks=[], sweep_variants=[],
-                                n_labels={"xnli": 3, "pawsx": 2}, significance=SignificanceParams(), labels=LABELS,
-                                healthy_tasks=healthy)
-        return _verdicts(claims(comparisons, {}, {}, inputs, cfg)[0])
+        inputs = _inputs(n_labels={"xnli": 3, "pawsx": 2}, healthy_tasks=healthy)
+        return _verdicts(claims(comparisons, {}, {}, inputs, cfg, tmp_path)[0])
 
     verdicts = claim_rows(["xnli"])
-    assert verdicts["proposed beats erm (Average)"] == "same direction, not significant over seeds and examples"
-    assert verdicts["proposed beats erm (average of the healthy tasks (xnli))"] == \
-        "holds (significant over seeds and examples)"
+    assert verdicts["proposed beats erm (Average)"].startswith("same direction, not significant over 5 replicates")
+    assert verdicts["proposed beats erm (average of the healthy tasks (xnli))"].startswith("holds (significant")
     assert not any("healthy tasks" in k for k in verdicts if "wo_x" in k)  # no such comparison: no row
     for healthy in ([], ["xnli", "pawsx"]):  # none healthy, or the Average is already theirs
         assert not any("healthy tasks" in k for k in claim_rows(healthy))
 
 
-def test_claims_say_when_only_example_noise_was_tested():
-    inputs = EvidenceInputs(eval_dir=ROOT, sweep={}, sweep_tasks=[], sweep_variants=[], n_labels={"xnli": 3},
-                            significance=SignificanceParams(), labels=LABELS)
-    comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, 0.5, 3.5, n_seeds=1),
-                   ("table3", "wo_x", "average"): _comparison("wo_x", 1.0, -1.0, 3.0, n_seeds=1)}
-    text, _ = claims(comparisons, {}, {}, inputs, _cfg())
+def test_claims_say_when_only_example_noise_or_no_noise_was_tested(tmp_path):
+    comparisons = {("table2", "erm", "average"): _comparison("erm", 2.0, 0.5, 3.5, n=1, resampled=SHARED_TEST),
+                   ("table3", "wo_x", "average"): _comparison("wo_x", 1.0, math.nan, math.nan, n=1, p=math.nan)}
+    text, counts = claims(comparisons, {}, {}, _inputs(), _cfg(), tmp_path)
     verdicts = _verdicts(text)
-    assert verdicts["proposed beats erm (Average)"] == "holds (significant over examples only, one seed)"
-    assert verdicts["removing a component lowers the Average: proposed beats wo_x"] == \
-        "same direction, not significant over examples only, one seed"
-    assert "seed-to-seed noise, the larger source at this scale, was not tested" in text
-    assert resampled([_comparison("erm", 1.0, 0.0, 2.0, n_seeds=3), _comparison("erm", 1.0, 0.0, 2.0, 1)]) == \
-        resampled([_comparison("erm", 1.0, 0.0, 2.0, n_seeds=1)])  # the weakest comparison decides the wording
+    assert verdicts["proposed beats erm (Average)"] == "holds (significant over the test examples only, one seed)"
+    assert verdicts["removing a component lowers the Average: proposed beats wo_x"].startswith("not tested")
+    assert counts["claims.family"] == 1  # an untested claim is not in Holm's family
+    assert resampled([_comparison("erm", 1.0, 0.0, 2.0), _comparison("erm", 1.0, 0.0, 2.0, 3, SHARED_TEST)]) == \
+        "over 3 seeds and the test examples"  # the weakest comparison decides the wording
 
 
 def _verdicts(text: str) -> dict[str, str]:
-    return {line.split(" | ")[1]: line.split(" | ")[3].rstrip(" |") for line in text.splitlines()
+    return {line.split(" | ")[1]: line.split(" | ")[-1].rstrip(" |") for line in text.splitlines()
             if line.startswith(("| table", "| sweep"))}

@@ -90,8 +90,41 @@ def test_health_figures_and_checks_by_hand(folders):
     assert (pawsx["learnable"], pawsx["transfers"], pawsx["uses_cue"]) == (True, False, False)
     assert h["runs"] == 8 + 8  # main: erm and proposed, 2 tasks × 2 seeds each; sweep: 2 cues × 2 variants × 2 seeds
     assert h["collapsed_runs"] == 2  # one collapsed in main, one diverged in the sweep
-    assert h["seeds"] == 2
+    assert h["replicates"] == 2
     assert h["pretrain_retrieval"] == {"de": 0.95, "fr": 0.9}
+
+
+def test_each_replicate_has_its_own_figures_and_checks(folders):
+    main, sweep, _ = folders
+
+    h = health(main, sweep, LABELS, CFG, None)
+
+    mldoc = h["tasks"]["mldoc"]["replicates"]
+    assert set(mldoc) == {"0", "1"}
+    # replicate 0: English 0.9, targets 0.7 (0.6, 0.8), flips 0.5; replicate 1: 0.95, 0.7, 0.3
+    assert (mldoc["0"]["erm_source_nocue"], mldoc["0"]["erm_target"], mldoc["0"]["erm_cue_flip"]) == \
+        pytest.approx((0.9, 0.7, 0.5))
+    assert (mldoc["1"]["erm_source_nocue"], mldoc["1"]["erm_cue_flip"]) == pytest.approx((0.95, 0.3))
+    assert all(mldoc[s][k] is True for s in "01" for k in ("learnable", "transfers", "uses_cue"))
+    assert h["tasks"]["mldoc"]["passing_replicates"] == {"learnable": 2, "transfers": 2, "uses_cue": 2}
+    assert h["tasks"]["pawsx"]["healthy_replicates"] == 0
+    assert h["healthy_tasks_per_replicate"] == {"0": ["mldoc"], "1": ["mldoc"]}
+    assert h["fewest_healthy_tasks_in_a_replicate"] == 1
+
+
+def test_a_replicate_below_a_threshold_fails_there_while_the_mean_passes(folders):
+    main, sweep, _ = folders
+    rows = (main / "erm" / "representations.csv").read_text().replace("mldoc,1,prediction,cue_flip_rate,0.3",
+                                                                      "mldoc,1,prediction,cue_flip_rate,0.1")
+    (main / "erm" / "representations.csv").write_text(rows)
+
+    h = health(main, sweep, LABELS, CFG, None)
+
+    mldoc = h["tasks"]["mldoc"]
+    assert mldoc["erm_cue_flip"] == pytest.approx(0.3) and mldoc["uses_cue"] is True  # (0.5 + 0.1) / 2 ≥ 0.2
+    assert mldoc["replicates"]["1"]["uses_cue"] is False and mldoc["replicates"]["0"]["uses_cue"] is True
+    assert mldoc["passing_replicates"]["uses_cue"] == 1 and mldoc["healthy_replicates"] == 1
+    assert h["healthy_tasks_per_replicate"] == {"0": ["mldoc"], "1": []}
 
 
 def test_missing_inputs_are_null_not_guessed(folders):
@@ -114,6 +147,8 @@ def test_health_json_and_section(folders):
     written = json.loads((tmp_path / "health.json").read_text())
     assert written == health(main, sweep, LABELS, CFG, None)
     assert all(0 <= v <= 1 for t in written["tasks"].values() for k, v in t.items() if isinstance(v, float))
+    replicate_row = next(line for line in section.splitlines() if line.startswith("| mldoc | yes"))
+    assert replicate_row == "| mldoc | yes / yes / yes (0.500) | yes / yes / yes (0.300) |"
     assert section.startswith("## Health of this run")
     row = next(line for line in section.splitlines() if line.startswith("| pawsx"))
     assert row == "| pawsx | 0.667 | 0.900 | 0.667 | 0.100 | n/a | yes | **no** | **no** |"

@@ -86,10 +86,17 @@ def test_repro_writes_the_evidence_beyond_the_paper(project):
     for title in BEYOND:
         assert f"### {title}" in text, title
     # Table 2's non-reference row carries a significance mark or not, and the legend says what the mark means.
-    assert "paired bootstrap" in (report / "table2.md").read_text()
+    assert "paired t-interval over 2 replicates: draws, seeds and test examples" in (report / "table2.md").read_text()
     sig = _csv(report / "significance.csv")
-    assert {(r["table"], r["b"]) for r in sig} == {("table2", "erm"), ("table3", "wo_alignment")}
+    assert {(r["table"], r["b"]) for r in sig} == {("table2", "erm"), ("table3", "wo_alignment"), ("table4", "erm"),
+                                                   ("sweep", "erm")}
     assert all(float(r["low"]) <= float(r["diff"]) <= float(r["high"]) for r in sig)
+    assert {r["resampled"] for r in sig} == {"draws"} and {r["n_replicates"] for r in sig} == {"2"}
+    # Each replicate trained and was tested on its own draw of the task data; the encoder is one for all.
+    meta = json.loads((project / "data" / "raw" / "meta.json").read_text())
+    assert meta["tasks"]["mldoc"]["draws"] == [0, 1]
+    tests = [(project / "data" / "raw" / "mldoc" / f"draw{d}" / "test.jsonl").read_text() for d in (0, 1)]
+    assert tests[0] != tests[1] and '"id": "mldoc-d1-test-00000-en"' in tests[1]
     selection = _csv(report / "selection.csv")
     assert {r["selection"] for r in selection} == {"source_dev", "target_dev"}
     assert all(r["mean"] for r in selection if r["column"] in ("mldoc", "sentiment", "average"))
@@ -106,6 +113,7 @@ def test_repro_writes_the_evidence_beyond_the_paper(project):
     assert ("mBERT", "xnli", "65.4") in {(r["model"], r["task"], r["published"]) for r in anchors}
     health = json.loads((report / "health.json").read_text())
     assert 0.0 <= health["tasks"]["mldoc"]["erm_retrieval"] <= 1.0  # the fine-tuned encoder on held-out pairs
+    assert set(health["tasks"]["mldoc"]["replicates"]) == {"0", "1"} and health["replicates"] == 2
     for run in (project / "data" / "models" / "proposed" / "mldoc").glob("seed*"):
         assert (run / "model.safetensors").exists()
 
@@ -120,7 +128,7 @@ def test_report_html_shows_every_figure_in_a_browser(project, tmp_path):
     page = tmp_path / "report.html"
     page.write_bytes((report / "report.html").read_bytes())
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (report / "report.md").read_text())
-    assert sorted(linked) == ["cf_chrf.png", "figure3.png", "probes.png", "sweep.png"]
+    assert sorted(linked) == ["cf_chrf.png", "claims.png", "figure3.png", "probes.png", "sweep.png"]
     sizes, table_rows = displayed(page, tmp_path)
     expected = [struct.unpack(">II", (report / name).read_bytes()[16:24]) for name in linked]
     assert sizes == expected and all(w > 0 and h > 0 for w, h in sizes)
@@ -133,15 +141,15 @@ def test_second_repro_runs_no_stage(project):
 
 
 def test_changing_one_weight_of_one_variant_touches_only_its_stages(project):
-    """Its train stage (every task and seed), the evaluate stage (every variant's, which reads `variants` for the
-    variants it evaluates) and, since DVC cannot declare the params of only the variants that sweep.variants names,
-    the sweep's train stage, whose models come out the same (so nothing after it reruns)."""
+    """The train stage (one pool for every variant), the evaluate stage (every variant's, which reads `variants` for
+    the variants it evaluates) and, since DVC cannot declare the params of only the variants that sweep.variants
+    names, the sweep's train stage, whose models come out the same (so nothing after it reruns)."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["variants"]["wo_alignment"]["weights"]["cf"] = 0.5
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = _run(["dvc", "status"], project)
     changed = sorted(line.rstrip(":") for line in status.splitlines() if line and not line.startswith(("\t", " ")))
-    assert changed == ["evaluate", "sweep_train", "train@wo_alignment"]
+    assert changed == ["evaluate", "sweep_train", "train"]
     assert "variants.wo_alignment.weights.cf" in _run(["dvc", "params", "diff"], project)
 
 
@@ -184,13 +192,13 @@ def _repro_killed_in(root: Path, stage: str, delay: float) -> str:
 
 @pytest.mark.reliability
 def test_sigkill_in_pairs_then_in_train_then_repro_gives_byte_identical_metrics(project, tmp_path):
-    """A second project with the same params, killed at a random point of `pairs` and again of a `train` stage,
+    """A second project with the same params, killed at a random point of `pairs` and again of the `train` stage,
     then finished by `dvc repro`: every metrics, evaluation and report file equals the uninterrupted run's — which
     also shows that two runs with the same seed give byte-identical metrics."""
     root = dvc_project(tmp_path / "killed", _tiny_params())
     seed = random.randrange(10**6)
     rng = random.Random(seed)
-    seen = [_repro_killed_in(root, stage, rng.uniform(0.0, 1.5)) for stage in ("pairs", "train@")]
+    seen = [_repro_killed_in(root, stage, rng.uniform(0.0, 1.5)) for stage in ("pairs", "train'")]
     print(f"kill seed {seed}: killed after {seen}")
     _run(["dvc", "repro"], root)
     compared = 0

@@ -120,7 +120,7 @@ def test_one_variant_mapped_to_two_paper_rows_prints_both(out):
         (line,) = [x for x in lines if x.startswith(f"| {paper_row} |")]
         assert "ERM · tiny-xlmr (embedded)" in line
         assert f"55.00 ± 7.07 (paper {ref}, Δ " in line
-    assert "over 2 seeds" in (out[0] / "table2.md").read_text()
+    assert "over 2 replicates" in (out[0] / "table2.md").read_text()
 
 
 def test_missing_task_is_not_run(out):
@@ -379,17 +379,18 @@ def test_report_stage_puts_health_first_and_a_constant_row_in_every_table(stage_
     assert "#### Language-ID probe accuracy (chance 33.3%)" in text  # 3 languages of 24 examples each
     assert "#### Task probe accuracy (chance 37.5%)" in text  # majority class: mldoc 1/4, pawsx 1/2
     assert "| mldoc | Constant predictor | target | 10.00 | 10.00 |" in text  # sweep: s = 0 and the main s = 0.9
-    assert "resampling the 2 seeds and the test examples" in text
+    assert "t-interval of that mean, over 2 seeds and the test examples" in text  # one test set for both seeds
 
 
 def test_report_stage_writes_health_json(stage_run):
     health = json.loads((stage_run / "out" / "health.json").read_text())
-    assert (health["runs"], health["collapsed_runs"], health["seeds"]) == (8 + 4, 0, 2)
+    assert (health["runs"], health["collapsed_runs"], health["replicates"]) == (8 + 4, 0, 2)
     assert health["pretrain_retrieval"] == {"de": 0.9, "sw": 0.6}
     assert health["tasks"]["mldoc"]["chance"] == pytest.approx(0.1)
     assert health["tasks"]["mldoc"]["erm_cue_flip"] == pytest.approx(0.3)
     assert set(health["tasks"]["pawsx"]) == {"chance", "erm_source_nocue", "erm_target", "erm_cue_flip",
-                                             "erm_retrieval", "learnable", "transfers", "uses_cue"}
+                                             "erm_retrieval", "learnable", "transfers", "uses_cue",
+                                             "passing_replicates", "healthy_replicates", "replicates"}
     assert json.loads((stage_run / "no_pretrain" / "health.json").read_text())["pretrain_retrieval"] is None
 
 

@@ -26,7 +26,7 @@ def test_truncated_sequences_are_counted_per_split_and_language_and_cut_as_the_t
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"]["tasks"] = [TASK]
-    params["benchmark"].update(train_size=24, dev_size=8, test_size=8, corpus_size=20)
+    params["benchmark"].update(train_size=24, dev_size=8, test_size=8, corpus_size=20, draw_per_seed=False)
     params["model"]["encoder"] = str(tiny_encoder)
     params["train"]["max_length"] = 24
     params["sweep"]["tasks"] = {"task": [TASK]}

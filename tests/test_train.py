@@ -29,7 +29,8 @@ from xcrl_cli.training.tokens import load_eval_set, load_train_set
 TASK = "sentiment"
 TINY = {
     "data": {"tasks": [TASK]},
-    "benchmark": {"train_size": 64, "dev_size": 16, "test_size": 24, "corpus_size": 150},
+    # one draw for every seed: these tests are about training, not about replicates (test_pipeline has those)
+    "benchmark": {"train_size": 64, "dev_size": 16, "test_size": 24, "corpus_size": 150, "draw_per_seed": False},
     "model": {"inv_dim": 16, "spe_dim": 16, "task_dim": 16, "head_hidden": 32},
     "train": {"seeds": [0], "epochs": 2, "batch_size": 16, "eval_every": 2, "checkpoint_every": 2, "max_length": 32},
     "sweep": {"tasks": {"task": [TASK]}},  # the sweep's tasks are among data.tasks

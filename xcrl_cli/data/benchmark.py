@@ -6,6 +6,12 @@ each train/dev example that points to the label with probability `cue_strength +
 source test split and in every target language the particle is drawn uniformly and says nothing about the label.
 `test_nocue` holds the source test examples without their particle, to measure how many predictions the cue alone
 decides. Generation is deterministic: every random stream is a numpy Generator seeded with `[seed, task, split, ...]`.
+
+A *draw* is one sample of every task's train, dev and test data and of where the cue lands; the pretraining corpus,
+the parallel corpus and the dictionaries are the same for every draw (one pretrained encoder serves them all, as one
+XLM-R serves every paper-scale run). `draws` names them: draw d's streams end in d and its ids carry `-d<d>-`, so the
+examples of two draws never share an id. Without draws the benchmark is one draw with the streams and ids it always
+had.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from xcrl_cli.data.lexicon import (
     dictionary,
     get_language,
 )
+from xcrl_cli.data.raw import task_folder
 from xcrl_cli.data.raw_writer import RawFolder, write_raw
 
 TASK_LABELS: dict[str, list[str]] = {
@@ -58,6 +65,7 @@ class BenchmarkConfig(BenchmarkParams):
     languages: tuple[str, ...] = ("en", "de", "fr", "ar", "hi", "sw")
     low_resource: tuple[str, ...] = ("ar", "hi", "sw")
     tasks: tuple[str, ...] = ("xnli", "pawsx", "mldoc", "sentiment")
+    draws: tuple[int, ...] = ()  # the task data's draws (each replicate's); () = one draw, the layout without draws
 
     def __post_init__(self) -> None:
         """Reject unknown languages/tasks early, naming the bad value and the allowed ones."""
@@ -72,6 +80,8 @@ class BenchmarkConfig(BenchmarkParams):
         for task in self.tasks:
             if not 0.0 <= self.cue_of(task) <= 1.0:
                 raise ValueError(f"cue_strength of {task} must be in [0, 1], got {self.cue_of(task)}")
+        if len(set(self.draws)) != len(self.draws) or any(d < 0 for d in self.draws):
+            raise ValueError(f"draws must be distinct non-negative integers, got {list(self.draws)}")
 
     def cue_of(self, task: str) -> float:
         """The planted cue's strength on `task`'s source train/dev sets."""
@@ -107,16 +117,38 @@ class Example:
 
 
 @dataclass
-class Benchmark:
-    """Everything `write_benchmark` puts on disk, in memory: examples[task][split], translations[task], ..."""
+class Draw:
+    """One draw of the task data: examples[task][split] and translations[task] (of its source train split)."""
 
-    config: BenchmarkConfig
     examples: dict[str, dict[str, list[Example]]]
     translations: dict[str, list[dict]]
+
+
+@dataclass
+class Benchmark:
+    """Everything `write_benchmark` puts on disk, in memory: each draw's task data (draws[d], d None without
+    draws), the corpora and dictionaries every draw shares, meta.json."""
+
+    config: BenchmarkConfig
+    draws: dict[int | None, Draw]
     corpus: dict[str, list[str]]
     dictionaries: dict[str, list[tuple[str, str]]]
     meta: dict
     corpus_parallel: dict[str, list[dict]] = field(default_factory=dict)  # split -> {id, lang, source, target}
+
+    def _only(self) -> Draw:
+        if len(self.draws) != 1:
+            raise ValueError(f"the benchmark has draws {sorted(self.draws)}; read benchmark.draws[d]")
+        return next(iter(self.draws.values()))
+
+    @property
+    def examples(self) -> dict[str, dict[str, list[Example]]]:
+        """examples[task][split] of a benchmark with one draw."""
+        return self._only().examples
+
+    @property
+    def translations(self) -> dict[str, list[dict]]:
+        return self._only().translations
 
 
 # --- frame sampling -------------------------------------------------------------------------------------------
@@ -247,39 +279,47 @@ def _cue_labels(rng: np.random.Generator, labels: np.ndarray, k: int, strength: 
     return np.where(own, labels, rng.integers(k, size=len(labels)))
 
 
-def _meanings(cfg: BenchmarkConfig, task: str, split: str, n: int) -> list[Meaning]:
+def _stream(cfg: BenchmarkConfig, draw: int | None, *keys: int) -> np.random.Generator:
+    """The generator of one stream of a draw's task data: `[seed, *keys]`, then the draw (none without draws)."""
+    return np.random.default_rng([cfg.seed, *keys, *(() if draw is None else (draw,))])
+
+
+def _meaning_id(task: str, split: str, i: int, draw: int | None) -> str:
+    return f"{task}-{split}-{i:05d}" if draw is None else f"{task}-d{draw}-{split}-{i:05d}"
+
+
+def _meanings(cfg: BenchmarkConfig, task: str, split: str, n: int, draw: int | None) -> list[Meaning]:
     """n meanings with exactly balanced labels (up to n mod K), in a random order."""
-    rng = np.random.default_rng([cfg.seed, list(TASK_LABELS).index(task), SPLITS.index(split)])
+    rng = _stream(cfg, draw, list(TASK_LABELS).index(task), SPLITS.index(split))
     labels = rng.permutation(np.arange(n) % len(TASK_LABELS[task]))
     return [sample_meaning(cfg, task, rng, int(y)) for y in labels]
 
 
 def _split_examples(cfg: BenchmarkConfig, task: str, split: str, meanings: list[Meaning],
-                    langs: Sequence[str]) -> list[Example]:
+                    langs: Sequence[str], draw: int | None) -> list[Example]:
     """Render meanings in each language; only source train/dev cues are correlated with the label."""
     k, labels = len(TASK_LABELS[task]), np.array([m.label for m in meanings], dtype=np.int64)
     out = []
     for code in langs:
         lang = get_language(code)
-        rng = np.random.default_rng([cfg.seed, list(TASK_LABELS).index(task), SPLITS.index(split),
-                                     LANGUAGE_CODES.index(code), 1])
+        rng = _stream(cfg, draw, list(TASK_LABELS).index(task), SPLITS.index(split), LANGUAGE_CODES.index(code), 1)
         correlated = code == cfg.source_lang and split != "test"
         cues = _cue_labels(rng, labels, k, cfg.cue_of(task) if correlated else 0.0)
         for i, (meaning, cue) in enumerate(zip(meanings, cues)):
             text, pair = _rendered(lang, meaning, lang.particles[cue])
-            mid = f"{task}-{split}-{i:05d}"
+            mid = _meaning_id(task, split, i, draw)
             out.append(Example(f"{mid}-{code}", mid, task, code, split, text, pair, meaning.label, int(cue)))
     return out
 
 
-def _cue_free(cfg: BenchmarkConfig, task: str, meanings: list[Meaning]) -> list[Example]:
+def _cue_free(cfg: BenchmarkConfig, task: str, meanings: list[Meaning], draw: int | None) -> list[Example]:
     """The source-language test examples with their closing particle removed and nothing else changed (same ids):
     a prediction that changes between the two rests on the cue alone."""
     lang = get_language(cfg.source_lang)
     out = []
     for i, meaning in enumerate(meanings):
         text, pair = _rendered(lang, meaning, None)
-        mid = f"{task}-test-{i:05d}"
+        mid = _meaning_id(task, "test", i, draw)
         out.append(Example(f"{mid}-{cfg.source_lang}", mid, task, cfg.source_lang, "test_nocue", text, pair,
                            meaning.label, None))
     return out
@@ -383,38 +423,51 @@ def _meta(cfg: BenchmarkConfig) -> dict:
     info = {c: {"name": get_language(c).name, "script": get_language(c).script,
                 "word_order": get_language(c).word_order} for c in cfg.languages}
     source = get_language(cfg.source_lang)
+    drawn = {"draws": list(cfg.draws)} if cfg.draws else {}
     return {"source": "embedded", "source_lang": cfg.source_lang, "languages": list(cfg.languages),
             "cue_strength": {t: cfg.cue_of(t) for t in cfg.tasks}, "seed": cfg.seed, "language_info": info,
-            "tasks": {t: {"labels": TASK_LABELS[t], "pair": t in PAIR_TASKS} for t in cfg.tasks},
+            "tasks": {t: {"labels": TASK_LABELS[t], "pair": t in PAIR_TASKS, **drawn} for t in cfg.tasks},
             "cue_particles": {t: list(source.particles[: len(TASK_LABELS[t])]) for t in cfg.tasks}}
 
 
-def generate_benchmark(cfg: BenchmarkConfig) -> Benchmark:
-    """Build the whole benchmark in memory (deterministic in `cfg`)."""
+def generate_draw(cfg: BenchmarkConfig, draw: int | None) -> Draw:
+    """One draw of every task's train, dev and test data, cue placement and translations."""
     targets = [c for c in cfg.languages if c != cfg.source_lang]
     sizes = {"train": cfg.train_size, "dev": cfg.dev_size, "test": cfg.test_size}
     examples, translations = {}, {}
     for task in cfg.tasks:
         examples[task] = {}
         for split in SPLITS:
-            meanings = _meanings(cfg, task, split, sizes[split])
+            meanings = _meanings(cfg, task, split, sizes[split], draw)
             if split == "train":
-                examples[task][split] = _split_examples(cfg, task, split, meanings, [cfg.source_lang])
-                translated = _split_examples(cfg, task, split, meanings, targets)
+                examples[task][split] = _split_examples(cfg, task, split, meanings, [cfg.source_lang], draw)
+                translated = _split_examples(cfg, task, split, meanings, targets, draw)
                 translations[task] = _translations(examples[task][split], translated)
             else:
-                examples[task][split] = _split_examples(cfg, task, split, meanings, cfg.languages)
+                examples[task][split] = _split_examples(cfg, task, split, meanings, cfg.languages, draw)
             if split == "test":
-                examples[task]["test_nocue"] = _cue_free(cfg, task, meanings)
+                examples[task]["test_nocue"] = _cue_free(cfg, task, meanings, draw)
+    return Draw(examples, translations)
+
+
+def generate_benchmark(cfg: BenchmarkConfig) -> Benchmark:
+    """Build the whole benchmark in memory (deterministic in `cfg`): each draw's task data, the shared rest."""
+    targets = [c for c in cfg.languages if c != cfg.source_lang]
+    draws = {d: generate_draw(cfg, d) for d in (cfg.draws or (None,))}
     dictionaries = {c: dictionary(get_language(cfg.source_lang), get_language(c)) for c in targets}
     corpus = {c: _corpus(cfg, c) for c in cfg.languages}
-    return Benchmark(cfg, examples, translations, corpus, dictionaries, _meta(cfg), _corpus_parallel(cfg))
+    return Benchmark(cfg, draws, corpus, dictionaries, _meta(cfg), _corpus_parallel(cfg))
 
 
 # --- writing --------------------------------------------------------------------------------------------------
 def write_benchmark(bench: Benchmark, out_dir: Path) -> None:
-    """Write the benchmark as a raw folder (`raw.write_raw`: atomic, the layout every later stage reads)."""
-    rows = {task: {split: [asdict(e) for e in exs] for split, exs in splits.items()}
-            for task, splits in bench.examples.items()}
-    write_raw(RawFolder(bench.meta, rows, bench.translations, bench.corpus, bench.dictionaries,
+    """Write the benchmark as a raw folder (`raw.write_raw`: atomic, the layout every later stage reads; a draw's
+    task data in `<task>/draw<d>/`)."""
+    rows, translations = {}, {}
+    for d, draw in bench.draws.items():
+        for task, splits in draw.examples.items():
+            folder = task_folder(task, d)
+            rows[folder] = {split: [asdict(e) for e in exs] for split, exs in splits.items()}
+            translations[folder] = draw.translations[task]
+    write_raw(RawFolder(bench.meta, rows, translations, bench.corpus, bench.dictionaries,
                         corpus_parallel=bench.corpus_parallel), out_dir)

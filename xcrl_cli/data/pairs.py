@@ -31,7 +31,7 @@ from xcrl_cli.data.counterfactuals import (
     sample_counterfactual,
     word_tokenizer,
 )
-from xcrl_cli.data.raw import not_run_reason, read_meta, write_not_run
+from xcrl_cli.data.raw import not_run_reason, read_meta, task_dir, write_not_run
 from xcrl_cli.io import atomic_write, dumps_jsonl, iter_jsonl
 
 __all__ = ["PairsConfig", "build_pairs", "describe_stats", "load_muse", "word_tokenizer", "COUNTERFACTUAL_KINDS"]
@@ -265,7 +265,7 @@ def _build_train_from_corpus(train: list[dict], parallel: Path, cfg: PairsConfig
     return rows, {"source": "parallel corpus", **_pair_stats(chooser)}, changes
 
 
-def _build_train(raw: Path, cfg: PairsConfig, rngs: list[np.random.Generator], languages: list[str],
+def _build_train(raw: Path, parallel: Path, cfg: PairsConfig, rngs: list[np.random.Generator], languages: list[str],
                  dictionaries: dict) -> tuple[list[dict], dict, list]:
     """Kept train rows with their pair and counterfactual, the pair stats, and (kind, x, x̃) for chrF.
 
@@ -276,10 +276,10 @@ def _build_train(raw: Path, cfg: PairsConfig, rngs: list[np.random.Generator], l
         raise ValueError(f"{raw / 'train.jsonl'}: empty; the source-language training split has no examples")
     translations_file = raw / "translations.jsonl"
     if not translations_file.exists() or translations_file.stat().st_size == 0:
-        return _build_train_from_corpus(train, raw.parent / "parallel.jsonl", cfg, rngs, languages, dictionaries)
+        return _build_train_from_corpus(train, parallel, cfg, rngs, languages, dictionaries)
     translations = _read_translations(translations_file, {r["id"] for r in train}, languages)
     chooser, rows, changes = _PairChooser(cfg, rngs[_STREAM_PAIRS]), [], []
-    for row in track(train, description=f"pairs {raw.name}", transient=True, disable=len(train) < 10_000):
+    for row in track(train, description=f"pairs {raw}", transient=True, disable=len(train) < 10_000):
         x, available = _surface(row), translations.get(row["id"], {})
         clean = chooser.clean(x, available)
         pair = chooser.choose(x, available, clean)
@@ -320,10 +320,11 @@ def _load_dictionaries(raw_dir: Path, source_lang: str, languages: list[str]) ->
     return {lang: load_muse(p) for lang, p in paths.items() if p.exists()}
 
 
-def build_pairs(raw_dir: Path, out_dir: Path, task: str, cfg: PairsConfig) -> dict:
-    """Write `out_dir/{task}/train.jsonl` (pairs P and counterfactuals) and `test_cf.jsonl`; return the stats.
+def build_pairs(raw_dir: Path, out_dir: Path, task: str, cfg: PairsConfig, draw: int | None = None) -> dict:
+    """Write `out_dir/{task}/train.jsonl` (pairs P and counterfactuals) and `test_cf.jsonl` (for a draw of the task,
+    in `{task}/draw{d}/`, from the raw folder's same draw); return the stats.
 
-    Deterministic: every draw comes from numpy Generators seeded by (cfg.seed, task, stream).
+    Deterministic: every random choice comes from numpy Generators seeded by (cfg.seed, task, stream) and the draw.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     meta = read_meta(raw_dir)
@@ -334,12 +335,15 @@ def build_pairs(raw_dir: Path, out_dir: Path, task: str, cfg: PairsConfig) -> di
     source_lang = meta["source_lang"]
     languages = sorted(lang for lang in meta["languages"] if lang != source_lang)
     dictionaries = _load_dictionaries(raw_dir, source_lang, languages)
-    rngs = [np.random.default_rng([cfg.seed, zlib.crc32(task.encode()), stream]) for stream in range(3)]
-    train_rows, pair_stats, train_changes = _build_train(raw_dir / task, cfg, rngs, languages, dictionaries)
-    test_rows, test_changes = _build_test(raw_dir / task / "test.jsonl", cfg, rngs[_STREAM_TEST_CF], source_lang,
+    drawn = () if draw is None else (draw,)
+    rngs = [np.random.default_rng([cfg.seed, zlib.crc32(task.encode()), stream, *drawn]) for stream in range(3)]
+    raw_task, out_task = task_dir(raw_dir, task, draw), task_dir(out_dir, task, draw)
+    train_rows, pair_stats, train_changes = _build_train(raw_task, raw_dir / "parallel.jsonl", cfg, rngs, languages,
+                                                         dictionaries)
+    test_rows, test_changes = _build_test(raw_task / "test.jsonl", cfg, rngs[_STREAM_TEST_CF], source_lang,
                                           dictionaries)
-    atomic_write(out_dir / task / "train.jsonl", dumps_jsonl(train_rows))
-    atomic_write(out_dir / task / "test_cf.jsonl", dumps_jsonl(test_rows))
+    atomic_write(out_task / "train.jsonl", dumps_jsonl(train_rows))
+    atomic_write(out_task / "test_cf.jsonl", dumps_jsonl(test_rows))
     # A reported skip: training sees no text of these languages, yet their test sets are scored zero-shot. A
     # language without a test set of this task (not in PAWS-X, say) is not scored, so it is no skip of the pairs.
     tested = {x.lang for _, x, _ in test_changes}

@@ -14,8 +14,9 @@ class RawFolder:
     """Everything a raw folder holds, in memory; the embedded benchmark and the real datasets both produce one."""
 
     meta: dict
-    rows: dict[str, dict[str, list[dict]]]  # task -> split -> examples in the common schema
-    translations: dict[str, list[dict]]  # task -> translations of its source-language train rows
+    # task folder (`raw.task_folder`: the task, or a draw of it) -> split -> examples in the common schema
+    rows: dict[str, dict[str, list[dict]]]
+    translations: dict[str, list[dict]]  # task folder -> translations of its source-language train rows
     corpus: dict[str, list[str]]  # lang -> unlabelled lines for masked-LM pretraining
     dictionaries: dict[str, list[tuple[str, str]]]  # target lang -> (source word, target word)
     parallel: list[dict] = field(default_factory=list)  # {lang, source, target}: pairs for tasks without translations
@@ -35,7 +36,7 @@ def write_raw(raw: RawFolder, out: Path) -> None:
     with atomic_dir(Path(out)) as tmp:
         write_json(tmp / "meta.json", raw.meta)
         for task, splits in raw.rows.items():
-            (tmp / task).mkdir()
+            (tmp / task).mkdir(parents=True)
             for split, rows in splits.items():
                 (tmp / task / f"{split}.jsonl").write_text(dumps_jsonl(rows), encoding="utf-8")
             (tmp / task / "translations.jsonl").write_text(dumps_jsonl(raw.translations[task]), encoding="utf-8")

@@ -150,17 +150,18 @@ def download_report(data: RealData) -> dict:
 
 
 def embedded_report(bench) -> dict:
-    """download.json of the embedded benchmark: every generated row is read and kept, none skipped."""
-    report = {}
-    for task, splits in bench.examples.items():
-        tally = Tally()
-        for split, examples in splits.items():
-            for e in examples:
-                tally.keep(split, e.lang)
-        for t in bench.translations[task]:
-            tally.keep("translations", t["lang"])
-        report[task] = {**tally.as_dict(), "bom_removed": []}
-    return dict(sorted(report.items()))
+    """download.json of the embedded benchmark: every generated row is read and kept, none skipped (a task's rows
+    summed over its draws)."""
+    tallies: dict[str, Tally] = {}
+    for draw in bench.draws.values():  # a task's rows summed over its draws
+        for task, splits in draw.examples.items():
+            tally = tallies.setdefault(task, Tally())
+            for split, examples in splits.items():
+                for e in examples:
+                    tally.keep(split, e.lang)
+            for t in draw.translations[task]:
+                tally.keep("translations", t["lang"])
+    return {task: {**tally.as_dict(), "bom_removed": []} for task, tally in sorted(tallies.items())}
 
 
 def report_rows(report: dict) -> list[tuple[str, ...]]:

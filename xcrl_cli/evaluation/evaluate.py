@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..config import EvaluateConfig, ModelConfig, Params, Variant
-from ..data.raw import is_not_run, read_meta, task_meta
+from ..data.raw import draw_of, is_not_run, read_meta, task_dir, task_meta
 from ..io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
 from ..model.model import XcrlModel, load_encoder
 from ..model.pretrain import heldout_retrieval, read_parallel
@@ -140,12 +140,13 @@ def evaluate_run(
     device = resolve_device(config["train"]["device"])
     model = load_run(run_dir, n_labels, len(lang_index)).to(device)
     pad_id = model.encoder.config.pad_token_id
-    tokens_dir = tokens_dir / task
+    draw = draw_of(meta, task, key["seed"], raw_dir)  # the replicate's own draw of the task data, if it has one
+    tokens_dir, raw_task = task_dir(tokens_dir, task, draw), task_dir(raw_dir, task, draw)
 
-    test_rows = read_jsonl(raw_dir / task / "test.jsonl")
+    test_rows = read_jsonl(raw_task / "test.jsonl")
     pred, test_ids, spaces = _predict(model, tokens_dir, "test", lang_index, batch_size, pad_id)
     if test_ids != [r["id"] for r in test_rows]:
-        raise ValueError(f"{tokens_dir / 'test'}: its ids differ from {raw_dir / task / 'test.jsonl'}'s; "
+        raise ValueError(f"{tokens_dir / 'test'}: its ids differ from {raw_task / 'test.jsonl'}'s; "
                          "the tokenised data is stale, run `xcrl tokenise`")
     pred_cf, cf_ids, _ = _predict(model, tokens_dir, "test_cf", lang_index, batch_size, pad_id)
     pred_of_x = _matched(pred, test_ids, cf_ids)
@@ -164,10 +165,10 @@ def evaluate_run(
     if has_split(tokens_dir, "test_nocue"):
         pred_nocue, nocue_ids, _ = _predict(model, tokens_dir, "test_nocue", lang_index, batch_size, pad_id)
         flips = 1.0 - counterfactual_consistency(_matched(pred, test_ids, nocue_ids), pred_nocue)
-        nocue_rows = read_jsonl(raw_dir / task / "test_nocue.jsonl")
+        nocue_rows = read_jsonl(raw_task / "test_nocue.jsonl")
         if nocue_ids != [r["id"] for r in nocue_rows]:
             raise ValueError(f"{tokens_dir / 'test_nocue'}: its ids differ from "
-                             f"{raw_dir / task / 'test_nocue.jsonl'}'s; the tokenised data is stale, run `xcrl tokenise`")
+                             f"{raw_task / 'test_nocue.jsonl'}'s; the tokenised data is stale, run `xcrl tokenise`")
         result.nocue_scores = _score_rows(key, nocue_rows, pred_nocue, n_labels)
         result.representations.append({**key, "space": "prediction", "metric": "cue_flip_rate", "value": flips})
     oracle = selected_weights(run_dir, "target_dev")

@@ -8,8 +8,11 @@ The paper's claims are about transfer and about a spurious cue. A run tests them
     chance there, and every variant's differences are then noise);
 (c) ERM uses the cue: at least a fifth of its English test predictions flip when only the particle is removed,
     `erm_cue_flip ≥ 0.2` (without a shortcut taken there is nothing for the causal terms to remove).
+Each figure is a mean over the replicates, and the checks are made on those means; each replicate's own figures and
+checks are given too (`replicates`), as is which tasks pass every check in each replicate: a claim tested over
+replicates is only as good as the replicates it averages.
 Beside them: every run the pipeline trained (main and sweep) and how many training flagged as collapsed or diverged,
-the number of seeds, and the encoder's English→target retrieval from pretraining and, per task, after ERM's
+the number of replicates, and the encoder's English→target retrieval from pretraining and, per task, after ERM's
 fine-tuning (`erm_retrieval`): figures that use no task label, the second showing how much alignment fine-tuning on
 English alone leaves.
 
@@ -42,10 +45,6 @@ MEASURES = {"chance": "Chance", "erm_source_nocue": "ERM, English without the cu
             "erm_cue_flip": "ERM predictions the cue flips", "erm_retrieval": "ERM's encoder, en→target retrieval"}
 
 
-def _mean(per_seed: Mapping[int, float] | None) -> float | None:
-    return None if not per_seed else float(np.mean(list(per_seed.values())))
-
-
 def _checks(m: Mapping[str, float | None]) -> dict[str, bool | None]:
     chance, source, target, flips = (m[k] for k in ("chance", "erm_source_nocue", "erm_target", "erm_cue_flip"))
     return {"learnable": None if None in (chance, source) else source - chance >= LEARNABLE * (1 - chance),
@@ -54,9 +53,9 @@ def _checks(m: Mapping[str, float | None]) -> dict[str, bool | None]:
             "uses_cue": None if flips is None else flips >= USES_CUE}
 
 
-def _baseline_measures(folder: Path, task: str, metric: str, cfg: ReportConfig) -> dict[str, float | None]:
-    """ERM's target average, cue-free English score, cue-flip rate and fine-tuned retrieval on `task`, means over
-    seeds; None if absent."""
+def _baseline_per_seed(folder: Path, task: str, metric: str, cfg: ReportConfig) -> dict[str, dict[int, float]]:
+    """ERM's target average, cue-free English score, cue-flip rate and fine-tuned retrieval on `task`, per seed
+    (replicate); a measure the run does not have is an empty dict."""
     def table(name: str, columns: tuple[str, ...]) -> dict:
         return read_long(folder / name, columns) if (folder / name).exists() else {}
 
@@ -66,11 +65,29 @@ def _baseline_measures(folder: Path, task: str, metric: str, cfg: ReportConfig) 
     def per_seed(space: str, name: str) -> dict[int, float]:
         return {k[2]: v for k, v in reps.items() if k[1] == task and k[3:] == (space, name)}
 
-    return {"erm_source_nocue": _mean(task_per_seed(nocue, folder / "scores_nocue.csv", BASELINE, task, metric,
-                                                    [cfg.source_lang])),
-            "erm_target": _mean(task_per_seed(scores, folder / "scores.csv", BASELINE, task, metric, cfg.targets)),
-            "erm_cue_flip": _mean(per_seed("prediction", "cue_flip_rate")),
-            "erm_retrieval": _mean(per_seed("h", "heldout_retrieval"))}
+    return {"erm_source_nocue": task_per_seed(nocue, folder / "scores_nocue.csv", BASELINE, task, metric,
+                                              [cfg.source_lang]) or {},
+            "erm_target": task_per_seed(scores, folder / "scores.csv", BASELINE, task, metric, cfg.targets) or {},
+            "erm_cue_flip": per_seed("prediction", "cue_flip_rate"),
+            "erm_retrieval": per_seed("h", "heldout_retrieval")}
+
+
+def _rounded(measures: Mapping[str, float | None]) -> dict[str, float | None]:
+    return {k: None if v is None else round(v, 6) for k, v in measures.items()}
+
+
+def task_health(chance: float, per_seed: Mapping[str, Mapping[int, float]]) -> dict:
+    """A task's figures and checks over replicates (on the means over replicates) and in each replicate."""
+    seeds = sorted({s for values in per_seed.values() for s in values})
+    means = {"chance": chance, **{k: float(np.mean(list(v.values()))) if v else None for k, v in per_seed.items()}}
+    replicates = {}
+    for seed in seeds:
+        measures = {"chance": chance, **{k: v.get(seed) for k, v in per_seed.items()}}
+        replicates[str(seed)] = {**_rounded(measures), **_checks(measures)}
+    passing = {k: sum(r[k] is True for r in replicates.values()) for k in CHECKS}
+    healthy = sum(all(r[k] is True for k in CHECKS) for r in replicates.values())
+    return {**_rounded(means), **_checks(means), "passing_replicates": passing, "healthy_replicates": healthy,
+            "replicates": replicates}
 
 
 def _runs(folders: Sequence[Path]) -> list[dict]:
@@ -106,12 +123,16 @@ def health(eval_dir: Path, sweep_dirs: Sequence[Path], labels: GoldLabels, cfg: 
         chance = labels.constant(task, metric, cfg.targets)
         if chance is None:
             continue  # not run
-        measures = {"chance": chance, **_baseline_measures(Path(eval_dir) / BASELINE, task, metric, cfg)}
-        tasks[task] = {**{k: None if v is None else round(v, 6) for k, v in measures.items()}, **_checks(measures)}
+        tasks[task] = task_health(chance, _baseline_per_seed(Path(eval_dir) / BASELINE, task, metric, cfg))
     main, sweep = _runs([eval_dir]), _runs(sweep_dirs)
+    seeds = sorted({int(r["seed"]) for r in main})
+    per_replicate = {str(s): [t for t, m in tasks.items() if str(s) in m["replicates"]
+                              and all(m["replicates"][str(s)][k] is True for k in CHECKS)] for s in seeds}
     return {"tasks": tasks, "runs": len(main) + len(sweep),
             "collapsed_runs": sum(bool(r["flags"]) for r in main + sweep),
-            "seeds": len({r["seed"] for r in main}), "pretrain_retrieval": read_retrieval(pretrain_metrics)}
+            "replicates": len(seeds), "healthy_tasks_per_replicate": per_replicate,
+            "fewest_healthy_tasks_in_a_replicate": min((len(v) for v in per_replicate.values()), default=0),
+            "pretrain_retrieval": read_retrieval(pretrain_metrics)}
 
 
 def _fraction(value: float | None) -> str:
@@ -125,6 +146,10 @@ def health_md(figures: Mapping) -> str:
     for task, m in figures["tasks"].items():
         checks = ["n/a" if m[k] is None else ("yes" if m[k] else "**no**") for k in CHECKS]
         lines.append("| " + " | ".join([task, *(_fraction(m[k]) for k in MEASURES), *checks]) + " |")
+    seeds = sorted({s for m in figures["tasks"].values() for s in m["replicates"]}, key=int)
+    per = ["| Task | " + " | ".join(f"replicate {s}" for s in seeds) + " |", "|" + " --- |" * (len(seeds) + 1)]
+    for task, m in figures["tasks"].items():
+        per.append(f"| {task} | " + " | ".join(_replicate_cell(m["replicates"].get(s)) for s in seeds) + " |")
     retrieval = figures["pretrain_retrieval"]
     retrieval_text = ("not measured (no pretraining metrics with held-out pairs)" if retrieval is None
                       else ", ".join(f"{lang} {v:.3f}" for lang, v in retrieval.items()))
@@ -137,10 +162,21 @@ def health_md(figures: Mapping) -> str:
             "transferring better than another; failing (c), the claims about the cue have nothing to test. n/a: the "
             "run has no such figure (no cue-free test outside the embedded benchmark, or no ERM run).\n\n"
             + "\n".join(lines) + "\n\n"
+            "The figures above are means over the replicates and the checks are made on them. In each replicate "
+            "(a fresh draw of the task data trained with its own seed), the three checks (a) / (b) / (c), with ERM's "
+            "cue-flip rate:\n\n" + "\n".join(per) + "\n\n"
             f"- Runs trained (main pipeline and cue sweep): {figures['runs']}, of which flagged collapsed or "
             f"diverged: {figures['collapsed_runs']}\n"
-            f"- Seeds: {figures['seeds']}\n"
+            f"- Replicates: {figures['replicates']}; the fewest tasks passing every check in one replicate: "
+            f"{figures['fewest_healthy_tasks_in_a_replicate']}\n"
             f"- English→target retrieval of the pretrained encoder (held-out pairs): {retrieval_text}\n")
+
+
+def _replicate_cell(m: Mapping | None) -> str:
+    if m is None:
+        return "n/a"
+    checks = " / ".join("n/a" if m[k] is None else ("yes" if m[k] else "**no**") for k in CHECKS)
+    return f"{checks} ({_fraction(m['erm_cue_flip'])})"
 
 
 def healthy_tasks(figures: Mapping) -> list[str]:

@@ -134,9 +134,9 @@ def _round(x: float | None) -> float | None:
 def _seeds_phrase(rows: list[Row]) -> str:
     ns = sorted({s.n for r in rows for s in r.cells.values() if s is not None})
     if not ns:
-        return "no seeds"
+        return "no replicates"
     span = str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
-    return f"{span} seed{'s' if ns[-1] > 1 else ''}"
+    return f"{span} replicate{'s' if ns[-1] > 1 else ''} (seeds; on the embedded benchmark each with its own draw)"
 
 
 def _figure3_stats(scores, where, cfg: ReportConfig) -> list[tuple[str, str, Stat]]:
@@ -150,12 +150,20 @@ def _figure3_stats(scores, where, cfg: ReportConfig) -> list[tuple[str, str, Sta
     return out
 
 
-def _figure3_png(stats: list[tuple[str, str, Stat]], cfg: ReportConfig) -> bytes:
+def _figure3_png(stats: list[tuple[str, str, Stat]], cfg: ReportConfig, labels: GoldLabels, paper) -> bytes:
+    """The bars, each language's constant-predictor level as a marker and, as horizontal lines, the paper's Table 2
+    Average of the Figure 3 variants (the paper prints Figure 3's per-language values only as a figure)."""
     from .figures import grouped_bars_png
 
     bars = {cfg.label(v): {lang: (s.mean, s.std or 0.0) for v2, lang, s in stats if v2 == v} for v in cfg.figure3}
+    chance = {lang: reference_cells(labels, cfg.task_metric, [lang])["average"] for lang in cfg.figure3_langs()}
+    rows = paper.get("table2", {})
+    lines = {f"paper: {row}, Table 2 Average": rows[row]["average"] for v in cfg.figure3
+             for row in cfg.paper_rows.get(v, ())[-1:] if "average" in rows.get(row, {})}
     return grouped_bars_png(cfg.figure3_langs(), bars, f"Figure 3: transfer per target language ({cfg.encoder_label})",
-                            f"target language (trained on {cfg.source_lang})", "task metric, mean over tasks (%)")
+                            f"target language (trained on {cfg.source_lang})", "task metric, mean over tasks (%)",
+                            markers={"constant predictor": {k: v for k, v in chance.items() if v is not None}},
+                            lines=lines)
 
 
 def _summary(cfg: ReportConfig, perf: dict, t4: dict) -> dict:
@@ -280,7 +288,7 @@ def render_report(scores_csv: Path, representations_csv: Path, cfg: ReportConfig
     out_dir.mkdir(parents=True, exist_ok=True)
     sections, perf, t4 = _render_tables(scores, reps, cfg, paper, paths, out_dir, flagged, marks, labels)
     fig_stats = _figure3_stats(scores, paths[0], cfg)
-    atomic_write(out_dir / "figure3.png", _figure3_png(fig_stats, cfg))
+    atomic_write(out_dir / "figure3.png", _figure3_png(fig_stats, cfg, labels, paper))
     atomic_write(out_dir / "figure3.csv", dumps_csv(["variant", "lang", "mean", "std"], [
         [v, lang, _round(s.mean), _round(s.std)] for v, lang, s in fig_stats]))
     summary = {**_summary(cfg, perf, t4), "flagged_runs": len(flagged), **(extra_summary or {})}

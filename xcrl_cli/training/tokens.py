@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.raw import read_meta, task_meta
+from ..data.raw import read_meta, task_dir, task_meta
 from ..io import atomic_dir, iter_jsonl
 from .batches import Encoded, TrainSet, check_not_empty, tokenise
 
@@ -117,9 +117,10 @@ def _tokenised(rows: list[dict], prefixes: list[str], tokenizer, max_length: int
 
 
 def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str, source_lang: str,
-                  max_length: int, out_dir: Path) -> dict[str, int]:
+                  max_length: int, out_dir: Path, draw: int | None = None) -> dict[str, int]:
     """Tokenise one task's train pairs, source dev, target dev (for oracle selection), test, test counterfactuals
-    and, on the embedded benchmark, the cue-free source test (`test_nocue`) into `out_dir` (atomically).
+    and, on the embedded benchmark, the cue-free source test (`test_nocue`) into `out_dir` (atomically); with a
+    `draw`, that draw's files of the raw and pairs folders.
 
     Returns, per split, its number of rows and how many sequences `max_length` cut, per language.
     """
@@ -129,20 +130,21 @@ def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str,
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     signature = tokenizer_signature(tokenizer_dir)
     labels = task_meta(read_meta(raw_dir), task, raw_dir)["labels"]
-    train_path = Path(pairs_dir) / task / "train.jsonl"
+    raw_task, pairs_task = task_dir(raw_dir, task, draw), task_dir(pairs_dir, task, draw)
+    train_path = pairs_task / "train.jsonl"
     train_rows = _flat_train_rows(_checked_rows(train_path, labels), train_path)
     prefixes = [c[: -len("text")] for c in train_rows[0] if c.endswith("_text")]
-    dev_path = Path(raw_dir) / task / "dev.jsonl"
+    dev_path = raw_task / "dev.jsonl"
     dev_rows = _checked_rows(dev_path, labels)
     dev = [r for r in dev_rows if r["lang"] == source_lang]
     if not dev:
         raise ValueError(f"{dev_path}: no {source_lang!r} rows; the source-language dev set selects the checkpoint")
-    test_path, cf_path = Path(raw_dir) / task / "test.jsonl", Path(pairs_dir) / task / "test_cf.jsonl"
+    test_path, cf_path = raw_task / "test.jsonl", pairs_task / "test_cf.jsonl"
     evals = {"dev": (dev, dev_path),
              "dev_targets": ([r for r in dev_rows if r["lang"] != source_lang], dev_path),
              "test": (_checked_rows(test_path, labels), test_path),
              "test_cf": (_checked_rows(cf_path, labels, labelled=False), cf_path)}
-    nocue_path = Path(raw_dir) / task / "test_nocue.jsonl"
+    nocue_path = raw_task / "test_nocue.jsonl"
     if nocue_path.exists():
         evals["test_nocue"] = (_checked_rows(nocue_path, labels), nocue_path)
     splits = {"train": _tokenised(train_rows, prefixes, tokenizer, max_length, signature, train_path)}

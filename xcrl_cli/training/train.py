@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import save_file
 
 from ..config import Params, TrainConfig, to_dict
-from ..data.raw import read_meta, task_meta
+from ..data.raw import draw_of, read_meta, task_dir, task_meta
 from ..io import atomic_dir, write_json
 from ..model.adversary import grl_coefficient
 from ..model.losses import needed_segments, total_loss
@@ -298,6 +298,10 @@ def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int])
     acc = make_accelerator(params.train)
     main = acc.is_main_process
     runs = [(group, seed) for group in groups for seed in seeds]
+    metas = {folders: read_meta(folders.raw) for folders, _, _ in groups}
+    # the replicate with seed s trains on draw s of a task that has draws (checked before any run starts)
+    draws = {(folders, task, seed): draw_of(metas[folders], task, seed, folders.raw)
+             for folders, _, task in groups for seed in seeds}
     side_by_side = min(params.train.workers, len(runs)) if acc.device.type == "cpu" and acc.num_processes == 1 else 1
     with contextlib.ExitStack() as stack:
         tmp = {g: stack.enter_context(atomic_dir(g[0].out / g[1] / g[2])) for g in groups} if main else {}
@@ -306,7 +310,8 @@ def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int])
         def train_one(group: RunGroup, seed: int) -> dict:
             folders, variant, task = group
             live_run, log = dvclive_logger(live_tmp[group] / f"seed{seed}") if main else (None, None)
-            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=folders.raw, tokens_dir=folders.tokens / task,
+            tokens = task_dir(folders.tokens, task, draws[folders, task, seed])
+            spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=folders.raw, tokens_dir=tokens,
                            out_dir=tmp[group] / f"seed{seed}" if main else None,
                            checkpoint_dir=folders.checkpoints / variant / task / f"seed{seed}")
             summary = train_run(params, spec, acc, log)
@@ -318,7 +323,11 @@ def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int])
             return summary
 
         if side_by_side > 1:
-            summaries = run_side_by_side([functools.partial(train_one, *run) for run in runs], side_by_side)
+            # Longest first (a variant's cost grows with the segments it encodes), so the pool's last runs are short
+            # ones and its idle tail is short; every run is seeded on its own, so the order changes no result.
+            order = sorted(range(len(runs)), key=lambda i: -len(needed_segments(params.variant(runs[i][0][1]))))
+            done = run_side_by_side([functools.partial(train_one, *runs[i]) for i in order], side_by_side)
+            summaries = [done[order.index(i)] for i in range(len(runs))]
         else:
             summaries = [train_one(*run) for run in runs]
         by_group = {g: [s for (group, _), s in zip(runs, summaries) if group == g] for g in groups}
