@@ -75,6 +75,34 @@ def test_different_seed_gives_different_examples(bench):
         assert texts != [e.text for e in other.examples[task]["train"]]
 
 
+def test_each_draw_is_its_own_sample_of_the_task_data_and_shares_the_corpora(bench, written, tmp_path):
+    drawn = generate_benchmark(BenchmarkConfig(**{**SMALL.__dict__, "draws": (0, 4)}))
+    write_benchmark(drawn, tmp_path / "drawn")
+    files = _files(tmp_path / "drawn")
+
+    assert set(drawn.draws) == {0, 4}
+    for task in SMALL.tasks:
+        first, other = (drawn.draws[d].examples[task] for d in (0, 4))
+        assert [e.text for e in first["test"]] != [e.text for e in other["test"]]
+        assert [e.cue_label for e in first["train"]] != [e.cue_label for e in other["train"]]
+        assert {e.id for e in first["test"]}.isdisjoint(e.id for e in other["test"])  # no id names two examples
+        assert other["test"][0].id == f"{task}-d4-test-00000-en"
+        assert other["test"][0].meaning_id == f"{task}-d4-test-00000"
+        assert files[f"{task}/draw4/test.jsonl"] != files[f"{task}/draw0/test.jsonl"]
+        assert f"{task}/test.jsonl" not in files
+    one = _files(written)  # the corpora, parallel pairs and dictionaries are the same with or without draws
+    for name in ("corpus/hi.txt", "corpus/parallel/train.jsonl", "corpus/parallel/heldout.jsonl",
+                 "dictionaries/en-sw.txt"):
+        assert files[name] == one[name]
+    meta = json.loads(files["meta.json"])
+    assert all(info["draws"] == [0, 4] for info in meta["tasks"].values())
+    assert "draws" not in json.loads(one["meta.json"])["tasks"]["xnli"]
+    with pytest.raises(ValueError, match="the benchmark has draws"):
+        drawn.examples
+    with pytest.raises(ValueError, match="draws must be distinct"):
+        BenchmarkConfig(**{**SMALL.__dict__, "draws": (1, 1)})
+
+
 def test_rewrite_replaces_tree_and_leaves_no_temp_folders(bench, tmp_path):
     out = tmp_path / "data"
     out.mkdir()

@@ -28,7 +28,7 @@ LABELS = GoldLabels({}, {"xnli": 3})  # the claims read no test labels
     ({"variants": {"variant": ["nope"]}}, "'nope' is not one of"),
     ({"tasks": {"task": ["ner"]}}, "'ner' is not one of"),
     ({"cue_strengths": [0.0, RAW["benchmark"]["cue_strength"]["mldoc"]]}, "benchmark.cue_strength"),
-    ({"tasks": {"task": ["mldoc", "xnli"]}}, "need one benchmark.cue_strength"),
+    ({"tasks": {"task": ["mldoc", "sentiment"]}}, "need one benchmark.cue_strength"),
     ({"cue_strengths": [1.5]}, "outside the allowed range"),
 ])
 def test_sweep_params_are_checked_naming_the_key(change, message):
@@ -122,7 +122,8 @@ def test_table4_and_sweep_verdicts_are_tested_over_replicates():
     assert claim_verdict(higher).startswith("does not hold: reversed, significant")
     assert claim_verdict(undecided).startswith("same direction, not significant")
     seeds = range(5)
-    points = {"proposed": {"cue_flip_rate": {s: 0.10 + 0.01 * s for s in seeds}, "source": {s: 0.60 for s in seeds}},
+    points = {"proposed": {"cue_flip_rate": {s: 0.10 + 0.01 * s for s in seeds},
+                           "source": {s: 0.60 for s in seeds}},
               "erm": {"cue_flip_rate": {s: 0.30 + 0.02 * s for s in seeds}, "source": {s: 0.55 for s in seeds}}}
     (cue,) = cue_claims(points, "proposed", ["erm"], "xnli", 0.9, _cfg(), 0.95, OWN_DRAWS)
     assert cue.comparison.observed == pytest.approx(-22.0)  # −20 − s points, s = 0..4 and cue.comparison.significant

@@ -244,3 +244,24 @@ def test_sentence_pair_segment_ids_reach_a_bert_encoder(tmp_path, params):
     infer(model, enc, batch_size=2, pad_id=0)
     assert torch.equal(seen[0], batch.token_type_ids)
     assert torch.equal(seen[1], next(eval_batches(enc, 2, 0))[3]) and seen[1].sum() == 8
+
+
+def test_encoder_dropout_replaces_the_encoders_own_and_none_keeps_it(params, tiny_encoder):
+    from dataclasses import replace
+
+    own, off = (build_model(replace(params.model, encoder_dropout=rate), params.variant("erm"), 3, 3,
+                            encoder_path=str(tiny_encoder)) for rate in (None, 0.0))
+
+    def rates(model) -> set[float]:
+        return {m.p for m in model.encoder.modules() if isinstance(m, torch.nn.Dropout)}
+
+    assert rates(own) == {0.1}  # the pretrained config's
+    assert rates(off) == {0.0} and off.encoder.config.attention_probs_dropout_prob == 0.0
+    torch.manual_seed(0)
+    ids = torch.tensor([[0, 5, 6, 7, 2]])
+    mask = torch.ones_like(ids)
+    for model in (own, off):
+        model.train()
+    first, second = (off(ids, mask).h for _ in range(2))
+    assert torch.equal(first, second)  # no mask is drawn in the encoder (the heads' own dropout is model.dropout)
+    assert not torch.equal(own(ids, mask).h, own(ids, mask).h)

@@ -41,18 +41,19 @@ def test_the_plan_matches_a_hand_computation():
     assert plan.runs == 2 * 2 * 2 + 1 * 1 * 2
     assert plan.sequence_passes == passes == 4_741_928
     assert plan.weights_bytes == (8 * real + 2 * embedded) * 4 * 2
-    # one train stage's 4 runs, + the next checkpoint written beside one, 5 fp32 copies each
-    assert plan.checkpoint_bytes == (4 + 1) * real * 4 * 5
+    # the train stage's 8 runs (one stage for every variant), + the next checkpoint written beside one, 5 fp32
+    # copies each
+    assert plan.checkpoint_bytes == (8 + 1) * real * 4 * 5
     assert plan.encoder_bytes == encoder * 4
-    assert plan.total_bytes == 136_416 + 170_700 + 6_720
+    assert plan.total_bytes == 136_416 + 307_260 + 6_720
     assert plan.gpu_hours == pytest.approx(passes / 1000 / 3600)
 
 
 @pytest.mark.parametrize(("train", "weights", "checkpoints"), [
     # bf16 files: 2 bytes a parameter, 2 files a run
-    ({"save_precision": "bf16"}, (8 * 1707 + 2 * 1698) * 2 * 2, (4 + 1) * 1707 * 4 * 5),
+    ({"save_precision": "bf16"}, (8 * 1707 + 2 * 1698) * 2 * 2, (8 + 1) * 1707 * 4 * 5),
     # no oracle: 1 file a run, and a checkpoint holds 4 fp32 copies (model, 2 moments, one selection's weights)
-    ({"oracle_weights": False}, (8 * 1707 + 2 * 1698) * 4, (4 + 1) * 1707 * 4 * 4),
+    ({"oracle_weights": False}, (8 * 1707 + 2 * 1698) * 4, (8 + 1) * 1707 * 4 * 4),
     # finished runs' checkpoints removed: the running run's and the next one written beside it
     ({"keep_finished_checkpoints": False}, (8 * 1707 + 2 * 1698) * 4 * 2, 2 * 1707 * 4 * 5),
     ({"checkpoint_every": 0}, (8 * 1707 + 2 * 1698) * 4 * 2, 0),
@@ -84,7 +85,7 @@ def test_the_plan_command_reads_the_throughput_bench_writes(tmp_path):
     passes = int(result.output.split("sequence passes: ")[1].split(" ")[0].replace(",", ""))
     assert f"GPU-hours: {passes / 2000 / 3600:,.1f} at 2,000 sequences/s measured by `xcrl bench` on NVIDIA H200" \
         in " ".join(result.output.split())
-    assert "runs: 138" in result.output  # 10 variants × 4 tasks × 3 seeds + the sweep: 2 cues × 3 variants × 3 seeds
+    assert "runs: 138" in result.output  # the paper preset: 10 variants × 4 tasks × 3 seeds + the sweep: 2 × 3 × 3
 
 
 def test_without_a_measured_throughput_the_plan_states_its_assumption(tmp_path):

@@ -34,7 +34,7 @@ RANGES = {
     "pretrain.temperature": "(0, inf)",
     "pretrain.lr": "(0, inf)", "pretrain.mask_prob": "(0, 1)",
     "model.inv_dim": "[1, inf)", "model.spe_dim": "[1, inf)", "model.task_dim": "[1, inf)",
-    "model.head_hidden": "[1, inf)", "model.dropout": "[0, 1)", "model.temperature": "(0, inf)",
+    "model.head_hidden": "[1, inf)", "model.dropout": "[0, 1)", "model.encoder_dropout": "[0, 1)", "model.temperature": "(0, inf)",
     "model.grl_gamma": "[0, inf)", "model.gate_bias": "[0, inf)", "model.align_min_per_lang": "[2, inf)",
     "train.seeds[]": "[0, inf)", "train.epochs": "[1, inf)", "train.batch_size": "[1, inf)", "train.lr": "(0, inf)",
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
@@ -167,6 +167,7 @@ class ModelConfig:
     task_dim: int = 64
     head_hidden: int = 128
     dropout: float = 0.1
+    encoder_dropout: float | None = None  # the encoder's hidden and attention dropout in fine-tuning; None = its own
     orth_mode: str = "per_sample"
     align_mode: str = "coral"  # coral | mmd (scale-free readings) | coral_literal | mmd_biased (as first implemented)
     align_min_per_lang: int = 8  # rows a language needs in the batch to be aligned on its own; else targets pooled

@@ -103,15 +103,19 @@ class XcrlModel(nn.Module):
         return ModelOutput(h=h, r=r, logits=logits, z_inv=z_inv, z_spe=z_spe, z_task=z_task, lang_logits=lang_logits)
 
 
-def load_encoder(path_or_id: str) -> nn.Module:
-    """The shared encoder E, loaded exactly as a hub model would be (`data/encoder` or `xlm-roberta-base`)."""
+def load_encoder(path_or_id: str, dropout: float | None = None) -> nn.Module:
+    """The shared encoder E, loaded exactly as a hub model would be (`data/encoder` or `xlm-roberta-base`); with
+    `dropout`, its hidden and attention dropout replaced (BERT's and XLM-R's config names)."""
     from transformers import AutoModel
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # the MLM head left behind in a pretraining checkpoint is expected, not news
     logging.disable_progress_bar()
-    return AutoModel.from_pretrained(path_or_id, add_pooling_layer=False)
+    overrides = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+    return AutoModel.from_pretrained(path_or_id, add_pooling_layer=False, **overrides)
 
 
 def build_model(cfg: ModelConfig, variant: Variant, n_labels: int, n_languages: int, encoder_path: str | None = None):
-    return XcrlModel(load_encoder(encoder_path or cfg.encoder), cfg, variant, n_labels, n_languages)
+    """The model to train: the encoder with `model.encoder_dropout` (evaluation runs it in eval mode, no dropout)."""
+    encoder = load_encoder(encoder_path or cfg.encoder, cfg.encoder_dropout)
+    return XcrlModel(encoder, cfg, variant, n_labels, n_languages)

@@ -207,7 +207,7 @@ def make_plan(p: Params, throughput: str | None = None) -> Plan:
         return count[key]
 
     seeds = len(p.train.seeds)
-    groups = [Group(f"train@{v}", v, t, seeds, train_size(p, t, embedded), p.train.epochs,
+    groups = [Group("train", v, t, seeds, train_size(p, t, embedded), p.train.epochs,
                     segments_per_example(p, v, t, embedded), parameters(v, t, labels[t]))
               for v in p.variants for t in p.data.tasks]
     for cue in p.sweep.cue_strengths:
