@@ -21,7 +21,7 @@ def _tiny_params(**train):
                         "intermediate_size": 16, "max_length": 30}
     raw["train"] |= {"seeds": [0, 1], "epochs": 2, "max_length": 30, **train}
     raw["variants"] = {k: raw["variants"][k] for k in ("erm", "contrastive")}
-    raw["sweep"] |= {"cue_strengths": [0.5], "tasks": {"task": ["sentiment"]}, "variants": {"variant": ["contrastive"]}}
+    raw["sweep"] |= {"cue_strengths": [0.9], "tasks": {"task": ["sentiment"]}, "variants": {"variant": ["contrastive"]}}
     raw["report"]["tables"] = {"table2": ["erm", "contrastive"], "table3": ["contrastive"], "table4": ["erm"]}
     raw["report"]["figure3"] = ["erm"]
     raw["report"]["significance"]["reference"] = "contrastive"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..evaluation.significance import (AVERAGE, OWN_DRAWS, REPLICATES_ONLY, SHARED_TEST, Comparison, compare,
                                        compare_values, holm)
@@ -110,14 +110,8 @@ def table4_claims(reps, predictions, ref: str, others: Sequence[str], task_metri
         c = compare(predictions, ref, other, task_metric, n_labels, low_resource, significance.n_boot,
                     significance.seed, significance.level)[AVERAGE] if low_resource else None
         out.append(Claim("table4", f"{cfg.label(ref)} has higher {LOW_RESOURCE} than {cfg.label(other)}",
-                         None if c is None else _renamed(c, LOW_RESOURCE)))
+                         None if c is None else replace(c, column=LOW_RESOURCE)))
     return out
-
-
-def _renamed(c: Comparison, column: str) -> Comparison:
-    from dataclasses import replace
-
-    return replace(c, column=column)
 
 
 def cue_claims(points: Mapping[str, Mapping[str, Mapping[int, float] | None]], ref: str, others: Sequence[str],
