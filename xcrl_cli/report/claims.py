@@ -34,6 +34,11 @@ class Claim:
     comparison: Comparison | None  # None: not run
     lower_is_better: bool = False
     guard: Comparison | None = None  # the sweep's source-test score, which must not be significantly lower
+    short: str = ""  # the forest plot's label
+
+    @property
+    def label(self) -> str:
+        return self.short or self.text
 
 
 def over(c: Comparison) -> str:
@@ -88,7 +93,9 @@ def performance_claims(comparisons: Mapping[tuple, Comparison], scopes: Mapping[
             for column, scope in scopes.items():
                 c = comparisons.get((table, other, column))
                 if c is not None or column == AVERAGE:
-                    out.append(Claim(table, sentence.format(ref=label(ref), other=label(other), scope=scope), c))
+                    short = f"{label(ref)} − {label(other)} ({'Average' if column == AVERAGE else 'healthy tasks'})"
+                    out.append(Claim(table, sentence.format(ref=label(ref), other=label(other), scope=scope), c,
+                                     short=short))
     return out
 
 
@@ -106,11 +113,13 @@ def table4_claims(reps, predictions, ref: str, others: Sequence[str], task_metri
             c = None if None in values.values() else compare_values(values[ref], values[other], ref, other, measure,
                                                                     significance.level, resampled)
             word = "lower" if lower else "higher"
-            out.append(Claim("table4", f"{cfg.label(ref)} has {word} {measure} than {cfg.label(other)}", c, lower))
+            out.append(Claim("table4", f"{cfg.label(ref)} has {word} {measure} than {cfg.label(other)}", c, lower,
+                             short=f"{measure} ({word} is the claim): vs {cfg.label(other)}"))
         c = compare(predictions, ref, other, task_metric, n_labels, low_resource, significance.n_boot,
                     significance.seed, significance.level)[AVERAGE] if low_resource else None
         out.append(Claim("table4", f"{cfg.label(ref)} has higher {LOW_RESOURCE} than {cfg.label(other)}",
-                         None if c is None else replace(c, column=LOW_RESOURCE)))
+                         None if c is None else replace(c, column=LOW_RESOURCE),
+                         short=f"{LOW_RESOURCE}: vs {cfg.label(other)}"))
     return out
 
 
@@ -132,7 +141,8 @@ def cue_claims(points: Mapping[str, Mapping[str, Mapping[int, float] | None]], r
         column = f"{task}.cue{cue:g}"
         out.append(Claim("sweep", text, compare_values(*flips, ref, other, f"{column}.cue_flip_rate", level, resampled),
                          lower_is_better=True,
-                         guard=compare_values(*source, ref, other, f"{column}.source", level, resampled)))
+                         guard=compare_values(*source, ref, other, f"{column}.source", level, resampled),
+                         short=f"cue-flip rate ({task}, s = {cue:g}, lower is the claim): vs {cfg.label(other)}"))
     return out
 
 

@@ -414,13 +414,17 @@ def claims(comparisons: Mapping[tuple, Comparison], reps, sweep_points, inputs: 
         if c is not None and c.tested:
             sign = -1.0 if claim.lower_is_better else 1.0  # drawn as 'reference better' to the right
             lo, hi = sorted((sign * c.low, sign * c.high))
-            forest.setdefault(claim.table, []).append((claim.text, sign * c.observed, lo, hi))
+            forest.setdefault(claim.table, []).append((claim.label, sign * c.observed, lo, hi))
     extra = [(claim.table, c) for claim in found if claim.table in ("table4", "sweep")
              for c in (claim.comparison, claim.guard) if c is not None]
     records = [_record(table, c) for (table, _, _), c in comparisons.items()] + [_record(t, c) for t, c in extra]
     atomic_write(out_dir / "significance.csv", dumps_csv(SIGNIFICANCE_COLUMNS, records))
-    atomic_write(out_dir / "claims.png", forest_png(forest, "reference better →  (points; lower-is-better measures "
-                                                    "drawn negated)", "The claims: differences and their intervals"))
+    panels = {f"Table {t.removeprefix('table')}" if t.startswith("table") else "Cue sweep": rows
+              for t, rows in forest.items()}
+    atomic_write(out_dir / "claims.png", forest_png(
+        panels,
+        f"{cfg.label(inputs.significance.reference)} better →  (points; where lower is the claim, drawn negated)",
+        "The claims: differences and their 95 % intervals"))
     family = sum(not math.isnan(p) for p in holm_p)
     survive = sum(p < 1 - level for p in holm_p if not math.isnan(p))
     text = ("### Which of the paper's claims hold here\n\nEach claim, the measured difference (reference − other, "
