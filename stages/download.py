@@ -20,12 +20,13 @@ from xcrl_cli.options import load, params_option, selected_tasks, tasks_option, 
 @click.option("--cue-strength", type=click.FloatRange(0, 1), default=None,
               help="One cue strength for every task, instead of benchmark.cue_strength (embedded source only).")
 @click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the rows read, kept and skipped per dataset, split and language here (JSON).")
+              help="Write the rows read, kept and skipped per dataset, split and language here (JSON); default: "
+                   "<out>.download.json beside --out (data/raw.download.json).")
 def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str, ...],
              cue_strength: float | None, metrics: Path | None) -> None:
     """Build or read the datasets of every task: `embedded` generates the embedded benchmark (docs/benchmark.md), `real` reads
     XNLI, PAWS-X, MLDoc and multilingual sentiment from the Hub or local copies. data/raw is replaced whole or not
-    at all. Prints the rows read, kept and skipped per dataset, split and language (also written to --metrics).
+    at all. Prints the rows read, kept and skipped per dataset, split and language, and writes them to --metrics.
 
     `--source real` checks data.languages against the real datasets' languages, whatever data.source says;
     `--source embedded` renders those of data.languages the embedded benchmark has a lexicon for, and lists the
@@ -40,10 +41,11 @@ def download(params_path: Path, out: Path, source: str | None, tasks: tuple[str,
         else:
             report = _embedded(p, chosen, out, cue_strength)
     _print_report(report)
-    if metrics is not None:
-        from xcrl_cli.io import write_json
+    from xcrl_cli.io import write_json
 
-        write_json(metrics, report)
+    metrics = metrics or out.with_name(f"{out.name}.download.json")
+    write_json(metrics, report)
+    click.echo(f"counts written to {metrics}")
 
 
 def _print_report(report: dict) -> None:

@@ -40,6 +40,10 @@ def test_mldoc_from_a_local_folder_with_corpus_pairs_and_dictionaries(tmp_path):
     assert {p.name for p in (out / "corpus").iterdir()} == {"en.txt", "de.txt", "fr.txt", "hi.txt", "sw.txt"}
     assert "Germany's minister said prices fell." in (out / "corpus" / "en.txt").read_text()  # one line per text
     assert "mldoc: train 2, dev 1, test 3" in result.output
+    # Without --metrics the counts still land, beside the output, and say where.
+    counts = json.loads((tmp_path / "raw.download.json").read_text())
+    assert counts["mldoc"]["splits"]["train"]["en"]["kept"] == 2 and f"counts written to {out}.download.json" in \
+        result.output.replace("\n", "")
 
 
 @pytest.mark.reliability
