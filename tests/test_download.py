@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -57,3 +58,41 @@ def test_a_named_task_whose_dataset_is_absent_fails_and_leaves_the_old_folder(tm
     assert "nowhere not found" in result.output and "NIST" in result.output and "datasets.mldoc.local" in result.output
     assert [p.name for p in tmp_path.joinpath("raw").iterdir()] == ["keep.txt"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".raw")]
+
+
+def _languages(tmp_path, languages: list[str], parallel=None) -> str:
+    path = _params(tmp_path, write_mldoc(tmp_path / "mldoc"))
+    params = yaml.safe_load(Path(path).read_text())
+    params["data"].update(languages=languages, low_resource=[])
+    if parallel is not None:
+        params["datasets"]["parallel"]["local"] = str(parallel)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return path
+
+
+@pytest.mark.reliability
+def test_a_task_left_with_no_target_language_fails_naming_the_key(tmp_path):
+    result = CliRunner().invoke(main, ["download", "--params", _languages(tmp_path, ["en", "ko", "th"]),
+                                       "--task", "mldoc", "--out", str(tmp_path / "raw")])
+
+    assert result.exit_code == 2
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error:")]
+    assert "data.languages ['en', 'ko', 'th']: mldoc (local " in line and "none of the target languages" in line
+    assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.reliability
+def test_a_parallel_corpus_without_a_needed_language_fails_naming_the_key_and_the_files(tmp_path):
+    folder = tmp_path / "tatoeba"
+    folder.mkdir()
+    for path in (real_dir("parallel") / "tatoeba_laser_v1").glob("tatoeba.ara-eng.*"):  # Arabic only
+        (folder / path.name).write_bytes(path.read_bytes())
+
+    result = CliRunner().invoke(main, ["download", "--params", _languages(tmp_path, ["en", "de", "ar"], folder),
+                                       "--task", "mldoc", "--out", str(tmp_path / "raw")])
+
+    assert result.exit_code == 2  # MLDoc's German test set needs German pairs; it has no Arabic test set
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error:")]
+    assert f"datasets.parallel (local {folder}): no English pair for ['de'], which ['mldoc'] need" in line
+    assert "tatoeba.<xxx>-eng.<xxx> and tatoeba.<xxx>-eng.eng" in line
+    assert not (tmp_path / "raw").exists()

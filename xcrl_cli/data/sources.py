@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Params
+from ..io import DataError
 from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
 from .corpora import hub as hf
 from .corpora.lines import bom_log
@@ -56,6 +57,16 @@ def _read_task(load: Callable[[list[str]], TaskData], languages: list[str], sour
             continue
         data.tally.languages_not_run.update(not_run)
         return data
+
+
+def _tested(data: TaskData, source_lang: str) -> list[str]:
+    """The target languages of a task's test rows."""
+    return sorted({row["lang"] for row in data.rows["test"]} - {source_lang})
+
+
+def _source(spec) -> str:
+    """Where a dataset is read from, as params name it: its local folder, else its Hub id."""
+    return f"local {spec.local}" if getattr(spec, "local", None) else f"hub {getattr(spec, 'hub', None)}"
 
 
 @dataclass
@@ -125,6 +136,12 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
         for lang, why in loaded[task].tally.languages_not_run.items():
             echo(f"WARNING {task}: {lang} not run — {why}")
     d, targets = p.datasets, [lang for lang in p.data.languages if lang != p.data.source_lang]
+    tested = {task: _tested(data, p.data.source_lang) for task, data in loaded.items()}
+    for task, langs in tested.items():
+        if not langs:
+            raise DataError(f"data.languages {list(p.data.languages)}: {task} ({_source(getattr(d, task))}) has test "
+                            f"rows in none of the target languages {targets}, so nothing could score its transfer; "
+                            "add a language its dataset holds")
     tallies = {task: data.tally for task, data in loaded.items()}
     corpus, words = {}, {}
     if any(not t.translations for t in loaded.values()):
@@ -132,6 +149,14 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
         with hf.unavailable(*HUB_DATASETS["parallel"]), bom_log() as boms["parallel"]:
             corpus = parallel.load(_path(d.parallel.local), d.parallel.hub, p.data.source_lang, targets,
                                    d.parallel.max_pairs, tallies.setdefault("parallel", Tally()))
+        needed = {task: sorted(set(langs) - set(corpus)) for task, langs in tested.items()
+                  if not loaded[task].translations}
+        lacking = sorted({lang for langs in needed.values() for lang in langs})
+        if lacking:
+            raise DataError(f"datasets.parallel ({_source(d.parallel)}): no English pair for {lacking}, which "
+                            f"{[t for t, langs in needed.items() if langs]} need for their pairs (they ship no "
+                            f"translations); a local folder needs tatoeba.<xxx>-eng.<xxx> and tatoeba.<xxx>-eng.eng "
+                            "for each")
     if d.dictionaries.url or d.dictionaries.local:
         echo("reading the MUSE dictionaries ...")
         with bom_log() as boms["dictionaries"]:
