@@ -266,6 +266,7 @@ def test_an_optional_dataset_missing_one_languages_file_drops_that_language_alon
     assert result.exit_code == 0, result.output
     assert f"WARNING sentiment: de not run — {missing} not found" in result.stdout
     assert f"WARNING pawsx: de not run — {empty} empty" in result.stdout
+    assert "WARNING sentiment: no target language left; nothing will score its transfer" in result.stdout
     report = json.loads((tmp_path / "download.json").read_text())
     assert report["sentiment"]["languages_not_run"] == {"de": f"{missing} not found"}
     assert report["pawsx"]["languages_not_run"] == {"de": f"{empty} empty"}
