@@ -46,7 +46,8 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
     with user_errors():
         meta = read_meta(raw)
         n_labels = {t: len(m["labels"]) for t, m in meta["tasks"].items() if "labels" in m}  # absent: not run
-        labels = gold_labels(read_predictions(eval_dir / v / "predictions.jsonl" for v in variants), n_labels)
+        predictions = read_predictions(eval_dir / v / "predictions.jsonl" for v in variants)  # read once
+        labels = gold_labels(predictions, n_labels)
     cfg = ReportConfig(
         source_lang=p.data.source_lang, targets=p.data.targets, low_resource=p.data.low_resource,
         task_metric=p.report.task_metric, tables=p.report.tables,
@@ -66,7 +67,7 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
         inputs = EvidenceInputs(
             eval_dir=eval_dir, sweep=sweep, sweep_tasks=p.sweep.tasks["task"],
             sweep_variants=p.sweep.variants["variant"], n_labels=n_labels, significance=p.report.significance,
-            labels=labels, healthy_tasks=healthy)
+            labels=labels, healthy_tasks=healthy, predictions=predictions)
         sections, marks, summary = render_evidence(inputs, cfg, tmp)
         render_report(tmp / "scores.csv", tmp / "representations.csv", cfg, tmp, labels, runs_csv=tmp / "runs.csv",
                       marks=marks, front_sections=[health_md], extra_sections=sections, extra_summary=summary)

@@ -15,7 +15,7 @@ from xcrl_cli.config import ConfigError, SignificanceParams, parse_params
 from xcrl_cli.evaluation.chance import GoldLabels
 from xcrl_cli.evaluation.significance import OWN_DRAWS, SHARED_TEST, Comparison
 from xcrl_cli.report.cells import ReportConfig
-from xcrl_cli.report.claims import Claim, claim_verdict, cue_claims
+from xcrl_cli.report.claims import Claim, claim_verdict, cue_claims, table4_claims
 from xcrl_cli.report.evidence import HEALTHY_AVERAGE, SIGNIFICANCE_COLUMNS, EvidenceInputs, claims, resampled
 from xcrl_cli.training.selection import improved, record, stored_criteria
 
@@ -171,3 +171,29 @@ def test_claims_say_when_only_example_noise_or_no_noise_was_tested(tmp_path):
 def _verdicts(text: str) -> dict[str, str]:
     return {line.split(" | ")[1]: line.split(" | ")[-1].rstrip(" |") for line in text.splitlines()
             if line.startswith(("| table", "| sweep"))}
+
+
+def test_table4_claims_compare_each_measure_on_the_tables_space_in_the_claimed_direction():
+    # representations.csv rows as read_long keys them: (variant, task, seed, space, metric) -> value
+    reps = {}
+    for seed in range(3):
+        for task in ("xnli", "mldoc"):  # each measure is the mean over tasks, replicate by replicate
+            reps |= {("proposed", task, seed, "z_inv", "lang_id_acc"): 0.50 + 0.01 * seed,
+                     ("proposed", task, seed, "h", "lang_id_acc"): 0.99,  # not Table 4's space for Proposed
+                     ("proposed", task, seed, "z_inv", "cluster_purity"): 0.40,
+                     ("proposed", task, seed, "prediction", "cf_consistency"): 0.80 + (0.02 if task == "xnli" else 0),
+                     ("erm", task, seed, "h", "lang_id_acc"): 0.90 + 0.02 * seed,
+                     ("erm", task, seed, "h", "cluster_purity"): 0.45,
+                     ("erm", task, seed, "prediction", "cf_consistency"): 0.70}
+    cfg = replace(_cfg(), low_resource=[])
+
+    found = {c.text: c for c in table4_claims(reps, [], "proposed", ["erm"], {"xnli": "accuracy"}, {"xnli": 3}, [],
+                                              cfg, SignificanceParams(), OWN_DRAWS)}
+
+    lang_id = found["proposed has lower lang_id_acc than erm"]
+    assert lang_id.lower_is_better and lang_id.comparison.observed == pytest.approx(-41.0)  # z_inv vs h: −40 − s
+    assert claim_verdict(lang_id).startswith("holds (significant")
+    purity = found["proposed has higher cluster_purity than erm"]
+    assert not purity.lower_is_better and purity.comparison.observed == pytest.approx(-5.0)
+    assert found["proposed has higher cf_consistency than erm"].comparison.observed == pytest.approx(11.0)
+    assert found["proposed has higher low_resource_avg than erm"].comparison is None  # no low-resource language

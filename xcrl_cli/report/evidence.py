@@ -54,6 +54,8 @@ class EvidenceInputs:
     significance: SignificanceParams
     labels: GoldLabels  # the main test sets' gold labels, for the constant-predictor rows
     healthy_tasks: Sequence[str] = ()  # the tasks that pass every health check (health.healthy_tasks)
+    # every main-run test prediction of the report's variants, read once by the report stage (`read_predictions`)
+    predictions: Sequence[dict] = ()
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -90,16 +92,12 @@ def _healthy_subset(inputs: EvidenceInputs, tasks: Sequence[str]) -> dict[str, l
     return {HEALTHY_AVERAGE: healthy} if 0 < len(healthy) < len(tasks) else {}
 
 
-def _predictions(inputs: EvidenceInputs, variants: Iterable[str]) -> list[dict]:
-    return read_predictions(inputs.eval_dir / v / "predictions.jsonl" for v in sorted(set(variants)))
-
-
 def significance(inputs: EvidenceInputs, cfg) -> tuple[str, Marks, dict[tuple, Comparison]]:
     """Reference − row for every other row of Tables 2 and 3: the Markdown, the cell marks, the comparisons."""
     sig = inputs.significance
     ref = sig.reference
     wanted = {t: [v for v in cfg.tables.get(t, ()) if v != ref] for t in ("table2", "table3")}
-    predictions = _predictions(inputs, [ref, *(v for vs in wanted.values() for v in vs)])
+    predictions = inputs.predictions
     task_metric = {t: m for t, m in cfg.task_metric.items() if t in inputs.n_labels}  # tasks the data has
     subsets = _healthy_subset(inputs, list(task_metric))
     columns = [*task_metric, AVERAGE, *subsets]
@@ -385,7 +383,7 @@ def _claim_list(comparisons: Mapping[tuple, Comparison], reps, sweep_points, inp
     shared = is_shared(list(comparisons.values()))
     t4 = [v for v in cfg.tables.get("table4", ()) if v != ref]
     if t4 and any(k[0] == ref for k in reps):
-        found += table4_claims(reps, _predictions(inputs, [ref, *t4]), ref, t4, task_metric, inputs.n_labels,
+        found += table4_claims(reps, inputs.predictions, ref, t4, task_metric, inputs.n_labels,
                                cfg.low_resource, cfg, sig, value_resampling(shared))
     if inputs.sweep and sweep_points:
         strongest = max(inputs.sweep)
