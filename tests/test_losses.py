@@ -14,6 +14,7 @@ from xcrl_cli.model.losses import (
     LOSSES,
     Segments,
     adv_loss,
+    align_groups,
     align_loss,
     cf_loss,
     contrastive_loss,
@@ -204,22 +205,35 @@ def _hand_coral_literal(a: np.ndarray, b: np.ndarray) -> float:
     return float(((a.mean(0) - b.mean(0)) ** 2).sum() + ((_hand_cov(a) - _hand_cov(b)) ** 2).sum() / (4 * d * d))
 
 
-def test_align_takes_each_language_alone_when_all_have_enough_rows_else_pools_the_targets():
-    """en ×4 against de ×3 and fr ×3 at align_min_per_lang 3: the mean of two terms. With fr ×2 (below 3), one
-    term: en against the five target rows pooled."""
+def test_align_takes_each_language_with_enough_rows_alone_and_pools_the_small_ones():
+    """en ×4 against targets at align_min_per_lang 3, the mean over the groups: de ×3 and fr ×3 each alone; de ×3
+    alone and fr ×2 + sw ×1 pooled (3 rows); de ×3 alone and fr ×2 left out (the small pool is below 3); de ×2
+    alone is below 3 too, so nothing is aligned."""
     rng = np.random.default_rng(2)
-    en, de, fr = rng.normal(size=(4, 2)), rng.normal(1.0, 1.0, size=(3, 2)), rng.normal(-1.0, 2.0, size=(3, 2))
+    en, de = rng.normal(size=(4, 2)), rng.normal(1.0, 1.0, size=(3, 2))
+    fr, sw = rng.normal(-1.0, 2.0, size=(3, 2)), rng.normal(0.5, 3.0, size=(1, 2))
     opts = ModelConfig(align_mode="coral_literal", align_min_per_lang=3)
 
-    def value(rows: np.ndarray, langs: tuple) -> float:
+    def value(*targets: tuple[int, np.ndarray]) -> float:
+        langs = (0,) * 4 + tuple(lang for lang, rows in targets for _ in rows)
         s = seg(4, len(langs) - 4, labels=(0,) * 4, langs=langs)
+        rows = np.concatenate([en, *(rows for _, rows in targets)])
         return align_loss(out_of(r=torch.tensor(rows, dtype=torch.float64)), s, opts).item()
 
-    both = value(np.concatenate([en, de, fr]), (0,) * 4 + (1,) * 3 + (2,) * 3)
-    assert both == pytest.approx((_hand_coral_literal(en, de) + _hand_coral_literal(en, fr)) / 2, rel=1e-6)
-    pooled = value(np.concatenate([en, de, fr[:2]]), (0,) * 4 + (1,) * 3 + (2,) * 2)
-    assert pooled == pytest.approx(_hand_coral_literal(en, np.concatenate([de, fr[:2]])), rel=1e-6)
-    assert value(np.concatenate([en, de[:2]]), (0,) * 4 + (1,) * 2) == 0.0  # the pooled targets too are below 3
+    hand = _hand_coral_literal
+    assert value((1, de), (2, fr)) == pytest.approx((hand(en, de) + hand(en, fr)) / 2, rel=1e-6)
+    small_pool = hand(en, np.concatenate([fr[:2], sw]))
+    assert value((1, de), (2, fr[:2]), (3, sw)) == pytest.approx((hand(en, de) + small_pool) / 2, rel=1e-6)
+    assert value((2, fr[:2]), (1, de), (3, sw)) == pytest.approx((hand(en, de) + small_pool) / 2, rel=1e-6)
+    assert value((1, de), (2, fr[:2])) == pytest.approx(hand(en, de), rel=1e-6)
+    assert value((1, de[:2])) == 0.0
+
+
+def test_align_groups_name_the_languages_of_each_group():
+    langs = torch.tensor([0] * 8 + [1] * 9 + [2] * 5 + [3] * 4 + [4] * 2 + [5] * 8)
+    assert align_groups(langs, 0, 8) == [[1], [5], [2, 3, 4]]
+    assert align_groups(langs[:-8], 0, 8) == [[1], [2, 3, 4]]
+    assert align_groups(torch.tensor([0] * 8 + [2] * 5 + [3] * 2), 0, 8) == []
 
 
 def test_every_align_mode_params_accept_has_a_distance():

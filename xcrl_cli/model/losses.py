@@ -225,30 +225,33 @@ def _mmd_biased(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 ALIGN_DISTANCES = {"coral": _coral, "coral_literal": _coral_literal, "mmd": _mmd, "mmd_biased": _mmd_biased}
 
 
-def _align_groups(r: torch.Tensor, langs: torch.Tensor, src_lang: int, min_rows: int) -> list[torch.Tensor]:
-    """The target groups compared with the source: each target language when every one present has at least
-    `min_rows` rows, else all target rows pooled as one group. A group below `min_rows` is left out."""
-    targets = langs != src_lang
-    by_lang = [r[langs == lang] for lang in torch.unique(langs[targets])]
-    groups = by_lang if all(len(g) >= min_rows for g in by_lang) else [r[targets]]
-    return [g for g in groups if len(g) >= min_rows]
+def align_groups(langs: torch.Tensor, src_lang: int, min_rows: int) -> list[list[int]]:
+    """The target languages compared with the source, as groups: each target language with at least `min_rows` rows
+    alone; the smaller ones pooled into one group, kept when the pool reaches `min_rows` rows. A target language
+    with few rows has a covariance that is mostly sampling noise; pooling it with the other small ones keeps its rows
+    without diluting the languages that have enough rows of their own."""
+    counts = {int(lang): int((langs == lang).sum()) for lang in torch.unique(langs) if int(lang) != src_lang}
+    small = [lang for lang, n in counts.items() if n < min_rows]
+    groups = [[lang] for lang, n in counts.items() if n >= min_rows]
+    return groups + ([small] if sum(counts[lang] for lang in small) >= min_rows else [])
 
 
 def align_loss(out: ModelOutput, seg: Segments, opts: ModelConfig) -> torch.Tensor:
     """γ term of formula 4: distribution alignment of r between the source language and the targets of the batch,
-    averaged over the target groups (`model.align_mode`; CORAL by default).
+    averaged over the target groups of `align_groups` (`model.align_mode`; CORAL by default).
 
-    Only language-labelled rows take part (`Segments.lang_rows`). A language is aligned on its own when every target
-    language has at least `model.align_min_per_lang` rows in the batch: fewer, and its covariance is mostly sampling
-    noise, so the targets are pooled (source against the rest). Zero when the source or the targets have too few rows.
+    Only language-labelled rows take part (`Segments.lang_rows`). A target language with at least
+    `model.align_min_per_lang` rows in the batch is aligned with the source on its own; the languages with fewer are
+    pooled into one group. Zero when the source has fewer rows than that, or when no group has enough.
     """
     rows = seg.lang_rows
     r, langs = out.r[rows], seg.lang_ids[rows]
     src_lang = int(seg.lang_ids[0])
     ref = r[langs == src_lang]
-    groups = _align_groups(r, langs, src_lang, opts.align_min_per_lang) if len(ref) >= opts.align_min_per_lang else []
+    groups = align_groups(langs, src_lang, opts.align_min_per_lang) if len(ref) >= opts.align_min_per_lang else []
     dist = ALIGN_DISTANCES[opts.align_mode]
-    return torch.stack([dist(ref, g) for g in groups]).mean() if groups else out.r.sum() * 0.0
+    return (torch.stack([dist(ref, r[torch.isin(langs, torch.tensor(g, device=langs.device))]) for g in groups]).mean()
+            if groups else out.r.sum() * 0.0)
 
 
 @dataclass(frozen=True)
