@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install reproduce test paper
+.PHONY: install reproduce test paper wheelhouse install-offline
 
 $(BIN)/xcrl: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -14,6 +14,19 @@ $(BIN)/xcrl: pyproject.toml
 	touch $@
 
 install: $(BIN)/xcrl
+
+# An install with no network: `make wheelhouse` where there is one (WHEEL_PYTHON, WHEEL_PLATFORMS, WHEEL_TORCH name
+# another machine: scripts/wheelhouse.sh), then `make install-offline` on the machine, from the copied folder.
+WHEELHOUSE ?= wheelhouse
+wheelhouse: install
+	WHEELHOUSE=$(WHEELHOUSE) WHEEL_TORCH=$${WHEEL_TORCH-$(TORCH)} scripts/wheelhouse.sh
+
+install-offline:
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE) "$(TORCH)"
+	$(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE) -r $(WHEELHOUSE)/requirements.txt
+	$(BIN)/pip install -q --no-index --find-links $(WHEELHOUSE) --no-deps -e .
+	touch $(BIN)/xcrl
 
 reproduce: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro

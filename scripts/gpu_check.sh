@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # Device checks on one machine with CUDA and no network (about 5 minutes on one GPU); one summary line per check.
 # Without a CUDA device every check is skipped with a message and the script exits 0.
+# Without xcrl on the PATH it first installs this checkout and what it needs from a wheelhouse (WHEELHOUSE, default
+# wheelhouse/), into a temporary folder and with no network: on a machine with network, `make wheelhouse
+# WHEEL_PYTHON=3.12 WHEEL_TORCH=` for a Python 3.12 machine that has its own CUDA torch, then copy the folder over.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 XCRL=${XCRL:-xcrl}
 PY=${PYTHON:-python}
+if ! command -v "$XCRL" >/dev/null; then
+  house=${WHEELHOUSE:-wheelhouse}
+  if [ ! -f "$house/requirements.txt" ]; then
+    echo "gpu_check: no $XCRL on the PATH and no wheelhouse at $house/ (run make wheelhouse where there is network, then copy it over)"
+    exit 2
+  fi
+  site=$(mktemp -d)
+  "$PY" -m pip install -q --no-index --find-links "$house" --no-deps --no-compile --root-user-action=ignore \
+    --target "$site" "$house"/*.whl . || exit 2
+  export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" PATH="$site/bin:$PATH" HF_HUB_OFFLINE=1
+  echo "gpu_check: installed from $house/ into $site ($(ls "$house"/*.whl | wc -l) wheels and this checkout)"
+fi
 gpus=$("$PY" -c "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)")
 if [ "$gpus" = "0" ]; then
   echo "gpu_check: no CUDA device visible; skipped: bench bf16, bench bf16 + compile, 2-process NCCL train, tiny dvc repro on cuda"
