@@ -68,11 +68,19 @@ def test_same_seed_gives_identical_files(written, tmp_path):
             "dictionaries/en-sw.txt"} <= first.keys()
 
 
-def test_different_seed_gives_different_examples(bench):
-    other = generate_benchmark(BenchmarkConfig(**{**SMALL.__dict__, "seed": 4}))
+def test_seed_draws_the_task_data_and_corpus_seed_the_pretraining_corpora(bench):
+    """benchmark.seed changes every task's examples and leaves the corpora (hence the encoder) alone; corpus_seed
+    changes the monolingual and parallel corpora and leaves the task data alone."""
+    other_tasks = generate_benchmark(BenchmarkConfig(**{**SMALL.__dict__, "seed": 4}))
+    other_corpora = generate_benchmark(BenchmarkConfig(**{**SMALL.__dict__, "corpus_seed": 4}))
     for task in SMALL.tasks:
         texts = [e.text for e in bench.examples[task]["train"]]
-        assert texts != [e.text for e in other.examples[task]["train"]]
+        assert texts != [e.text for e in other_tasks.examples[task]["train"]]
+        assert texts == [e.text for e in other_corpora.examples[task]["train"]]
+    assert other_tasks.corpus == bench.corpus and other_tasks.corpus_parallel == bench.corpus_parallel
+    assert all(other_corpora.corpus[c] != bench.corpus[c] for c in SMALL.languages)
+    assert other_corpora.corpus_parallel["train"] != bench.corpus_parallel["train"]
+    assert other_corpora.corpus_parallel["heldout"] != bench.corpus_parallel["heldout"]
 
 
 def test_each_draw_is_its_own_sample_of_the_task_data_and_shares_the_corpora(bench, written, tmp_path):

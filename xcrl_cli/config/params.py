@@ -70,7 +70,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class BenchmarkParams:
-    seed: int = 0
+    seed: int = 0  # the task data (every draw's examples and cue placement)
+    corpus_seed: int = 0  # the pretraining corpora, monolingual and parallel, hence the pretrained encoder
     # task -> s: a source train/dev particle names the label with probability s + (1 - s)/K
     cue_strength: dict[str, float] = field(default_factory=lambda: {task: 0.9 for task in TASKS})
     train_size: int = 2000

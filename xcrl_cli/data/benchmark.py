@@ -5,7 +5,8 @@ known. The source language carries a planted spurious cue, Colored-MNIST style: 
 each train/dev example that points to the label with probability `cue_strength + (1 - cue_strength) / K`; in the
 source test split and in every target language the particle is drawn uniformly and says nothing about the label.
 `test_nocue` holds the source test examples without their particle, to measure how many predictions the cue alone
-decides. Generation is deterministic: every random stream is a numpy Generator seeded with `[seed, task, split, ...]`.
+decides. Generation is deterministic: every random stream is a numpy Generator seeded with `[seed, task, split, ...]`
+(the pretraining corpora: `[corpus_seed, ...]`).
 
 A *draw* is one sample of every task's train, dev and test data and of where the cue lands; the pretraining corpus,
 the parallel corpus and the dictionaries are the same for every draw (one pretrained encoder serves them all, as one
@@ -359,7 +360,7 @@ def _corpus_size(cfg: BenchmarkConfig, code: str) -> int:
 
 def _corpus(cfg: BenchmarkConfig, code: str) -> list[str]:
     """Monolingual MLM sentences from every task's frame types; particles appear but carry no label."""
-    rng = np.random.default_rng([cfg.seed, 99, LANGUAGE_CODES.index(code)])
+    rng = np.random.default_rng([cfg.corpus_seed, 99, LANGUAGE_CODES.index(code)])
     lang = get_language(code)
     lines = []
     for _ in range(_corpus_size(cfg, code)):
@@ -378,7 +379,7 @@ def _pair_row(row_id: str, source: Language, target: Language, frame: Frame, par
 def _parallel_train(cfg: BenchmarkConfig, targets: list[str]) -> tuple[list[dict], set[str]]:
     """`parallel_size` English–target pairs, each target drawn in proportion to its monolingual corpus size (so
     low-resource languages get `low_resource_fraction` of a high-resource one's share), and their English clauses."""
-    rng = np.random.default_rng([cfg.seed, 98, 0])
+    rng = np.random.default_rng([cfg.corpus_seed, 98, 0])
     source = get_language(cfg.source_lang)
     sizes = np.array([_corpus_size(cfg, c) for c in targets], dtype=float)
     langs = rng.choice(len(targets), size=cfg.parallel_size, p=sizes / sizes.sum())
@@ -392,7 +393,7 @@ def _parallel_heldout(cfg: BenchmarkConfig, code: str, seen: set[str]) -> list[d
     """`retrieval_size` pairs in `code` for English→target retrieval, from their own random stream: no English clause
     of the training pairs (`seen`) and no repeated clause on either side, so each English sentence has exactly one
     correct neighbour and none was aligned during pretraining."""
-    rng = np.random.default_rng([cfg.seed, 98, 1, LANGUAGE_CODES.index(code)])
+    rng = np.random.default_rng([cfg.corpus_seed, 98, 1, LANGUAGE_CODES.index(code)])
     source, target = get_language(cfg.source_lang), get_language(code)
     rows, used_source, used_target = [], set(seen), set()
     for _ in range(50 * cfg.retrieval_size):
@@ -425,7 +426,8 @@ def _meta(cfg: BenchmarkConfig) -> dict:
     source = get_language(cfg.source_lang)
     drawn = {"draws": list(cfg.draws)} if cfg.draws else {}
     return {"source": "embedded", "source_lang": cfg.source_lang, "languages": list(cfg.languages),
-            "cue_strength": {t: cfg.cue_of(t) for t in cfg.tasks}, "seed": cfg.seed, "language_info": info,
+            "cue_strength": {t: cfg.cue_of(t) for t in cfg.tasks}, "seed": cfg.seed, "corpus_seed": cfg.corpus_seed,
+            "language_info": info,
             "tasks": {t: {"labels": TASK_LABELS[t], "pair": t in PAIR_TASKS, **drawn} for t in cfg.tasks},
             "cue_particles": {t: list(source.particles[: len(TASK_LABELS[t])]) for t in cfg.tasks}}
 
