@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import ROOT
@@ -44,5 +45,6 @@ def test_bench_builds_a_random_encoder_from_a_config_json_and_prints_mfu_as_na_o
 
 def test_gpu_check_skips_every_check_without_cuda():
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh")], capture_output=True, text=True,
-                          env={**os.environ, "PYTHON": sys.executable, "CUDA_VISIBLE_DEVICES": ""})
+                          env={**os.environ, "PYTHON": sys.executable, "CUDA_VISIBLE_DEVICES": "",
+                               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
     assert done.returncode == 0 and "no CUDA device visible; skipped" in done.stdout

@@ -20,7 +20,8 @@ ALIGN_MODES = ("coral", "coral_literal", "mmd", "mmd_biased")
 
 # The allowed interval of every numeric key ("[" closed, "(" open); NaN and infinities are refused everywhere.
 RANGES = {
-    "benchmark.seed": "[0, inf)", "benchmark.cue_strength.*": "[0, 1]", "benchmark.train_size": "[1, inf)",
+    "benchmark.seed": "[0, inf)", "benchmark.corpus_seed": "[0, inf)",
+    "benchmark.cue_strength.*": "[0, 1]", "benchmark.train_size": "[1, inf)",
     "benchmark.dev_size": "[1, inf)", "benchmark.test_size": "[1, inf)", "benchmark.corpus_size": "[1, inf)",
     "benchmark.low_resource_fraction": "(0, 1]", "benchmark.sentiment_negation": "[0, 1]",
     "benchmark.parallel_size": "[1, inf)", "benchmark.retrieval_size": "[1, inf)",
