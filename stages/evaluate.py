@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from xcrl_cli.options import (benchmark_folders, choice_check, load, params_option, per_cue_option, selected_tasks,
-                              tasks_option, user_errors)
+from xcrl_cli.options import (benchmark_folders, choice_check, load, one_line, params_option, per_cue_option,
+                              selected_tasks, tasks_option, user_errors)
 
 
 @click.command()
@@ -23,9 +23,11 @@ from xcrl_cli.options import (benchmark_folders, choice_check, load, params_opti
               help="Parent folder: one <variant>/ per variant, each replaced whole.")
 @per_cue_option
 def evaluate(params_path, variants, tasks, models, raw, tokens_dir, out, per_cue) -> None:
-    """Predict every test set (all languages), score it, and measure language-ID, purity and consistency. On CPU,
-    `train.workers` runs are evaluated side by side, as they are trained, all variants in one pool."""
+    """Predict every test set (all languages), score it, and measure language-ID, purity and consistency. The runs
+    are evaluated in the run pool they are trained in (`train.workers` on CPU, `train.runs_per_gpu` per GPU), all
+    variants in one pool."""
     from xcrl_cli.evaluation.evaluate import EvalFolders, evaluate_runs
+    from xcrl_cli.training.workers import RunsFailed
 
     p = load(params_path)
     for variant in variants:
@@ -33,7 +35,7 @@ def evaluate(params_path, variants, tasks, models, raw, tokens_dir, out, per_cue
     benchmarks = [EvalFolders(**f) for f in benchmark_folders(p, per_cue, models=models, raw=raw, tokens=tokens_dir,
                                                               out=out)]
     tasks = selected_tasks(p, tasks)
-    with user_errors():
+    with user_errors(), one_line(RunsFailed):
         written = evaluate_runs(p, benchmarks, variants or tuple(p.variants), tasks)
     for folder, runs in written:
         click.echo(f"evaluated {runs} runs of {folder.name} -> {folder}")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from xcrl_cli.options import (benchmark_folders, choice_check, load, params_option, per_cue_option, selected_tasks,
-                              tasks_option, user_errors)
+from xcrl_cli.options import (benchmark_folders, choice_check, load, one_line, params_option, per_cue_option,
+                              selected_tasks, tasks_option, user_errors)
 
 DIR = click.Path(file_okay=False, path_type=Path)
 
@@ -44,6 +44,7 @@ def train(params_path, tasks, variants, every_variant, seeds, raw, tokens_dir, o
     from xcrl_cli.data.raw import not_run_reason, read_meta, write_not_run
     from xcrl_cli.io import atomic_dir
     from xcrl_cli.training.train import TrainFolders, train_runs
+    from xcrl_cli.training.workers import RunsFailed
 
     p = load(params_path)
     tasks = selected_tasks(p, tasks)
@@ -68,7 +69,7 @@ def train(params_path, tasks, variants, every_variant, seeds, raw, tokens_dir, o
     groups = [(b, variant, task) for b in benchmarks for variant in variants for task in tasks if not reasons[b, task]]
     if not groups:
         return
-    with user_errors():
+    with user_errors(), one_line(RunsFailed):
         summaries = train_runs(p, groups, seeds or p.train.seeds)
     for (b, variant, task), runs in summaries.items():
         for s in runs:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 
@@ -48,3 +49,43 @@ def test_gpu_check_skips_every_check_without_cuda():
                           env={**os.environ, "PYTHON": sys.executable, "CUDA_VISIBLE_DEVICES": "",
                                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
     assert done.returncode == 0 and "no CUDA device visible; skipped" in done.stdout
+
+
+def test_bench_on_a_fresh_clone_times_a_random_encoder_of_the_pretrain_shape_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/encoder here, as before `dvc repro pretrain`
+    result = CliRunner().invoke(main, ["bench", "--params", str(ROOT / "params.yaml"), "--steps", "1", "--rounds", "1",
+                                       "--batch-size", "2", "--seq-len", "8"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "randomly initialised" in line]
+    assert notes == ["data/encoder is absent (`dvc repro pretrain` writes it): timing a randomly initialised encoder "
+                     "built from the pretrain: params (scratch, 2 layers, hidden 64)"]
+    assert "encoder random pretrain: params (" in result.output and "ratio erm / hf fine-tuning" in result.output
+
+
+def test_a_named_encoder_that_cannot_be_loaded_is_one_line_naming_it_and_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["bench", "--params", str(ROOT / "params.yaml"), "--encoder", "nosuch/model"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert result.output == ("Error: encoder 'nosuch/model' cannot be loaded (no such folder, and not in the Hugging "
+                             "Face cache (HF_HUB_OFFLINE is set)); pass a folder holding its config.json and weights, "
+                             "or download it once with network (`hf download nosuch/model`)\n")
+
+
+def test_an_encoder_the_hub_does_not_serve_fails_on_the_probe_not_after_retries(monkeypatch):
+    """Online, the Hub is asked once with a short timeout before transformers would retry it."""
+    from huggingface_hub import HfApi
+
+    from xcrl_cli.config import ConfigError
+    from xcrl_cli.training.bench import encoder_config_of
+
+    asked = []
+
+    def not_served(self, repo_id, timeout=None):
+        asked.append((repo_id, timeout))
+        raise ConnectionError("unreachable")
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(HfApi, "model_info", not_served)
+    with pytest.raises(ConfigError, match=r"no such folder, and the Hub does not serve it: ConnectionError\); pass"):
+        encoder_config_of("nosuch/model")
+    assert asked == [("nosuch/model", 10.0)]

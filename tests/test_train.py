@@ -141,31 +141,31 @@ def test_gradient_accumulation_over_two_half_batches_equals_one_full_batch(task_
 
 
 def test_side_by_side_runs_jobs_in_worker_processes_returns_their_results_and_reports_failures(tmp_path):
-    from xcrl_cli.training.workers import run_side_by_side
+    from xcrl_cli.training.workers import cpu_workers, run_pool
 
     def pid(name: str) -> int:
         (tmp_path / name).write_text(name)
         return os.getpid()
 
-    pids = run_side_by_side([functools.partial(pid, n) for n in "abcd"], workers=2)
+    pids = run_pool([functools.partial(pid, n) for n in "abcd"], cpu_workers(2))
     assert len(set(pids)) == 2 and os.getpid() not in pids  # two workers, each serving two jobs
 
     def fail() -> None:
         raise ValueError("seed 1 diverged")
 
-    with pytest.raises(RuntimeError, match=r"1 of 2 side-by-side runs failed \(job 2\); 0 not started"):
-        run_side_by_side([lambda: pid("d"), fail], workers=2)
-    with pytest.raises(RuntimeError, match=r"1 of 3 side-by-side runs failed \(job 1\); 2 not started"):
-        run_side_by_side([fail, lambda: pid("e"), lambda: pid("f")], workers=1)
+    with pytest.raises(RuntimeError, match=r"1 of 2 runs failed \(job 2\); 0 not started"):
+        run_pool([lambda: pid("d"), fail], cpu_workers(2))
+    with pytest.raises(RuntimeError, match=r"1 of 3 runs failed \(job 1\); 2 not started"):
+        run_pool([fail, lambda: pid("e"), lambda: pid("f")], cpu_workers(1))
     assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
     with pytest.raises(RuntimeError, match=r"\(job 1: its process died with exit code 3\)"):
-        run_side_by_side([lambda: os._exit(3)], workers=1)
+        run_pool([lambda: os._exit(3)], cpu_workers(1))
 
 
 def test_a_worker_freezes_what_it_holds_between_jobs_so_a_run_s_full_collection_skips_it():
     import gc
 
-    from xcrl_cli.training.workers import run_side_by_side
+    from xcrl_cli.training.workers import cpu_workers, run_pool
 
     kept = []
 
@@ -173,21 +173,21 @@ def test_a_worker_freezes_what_it_holds_between_jobs_so_a_run_s_full_collection_
         kept.append([[i] for i in range(1000)])  # 1001 lists (gc-tracked) kept between jobs, as modules are
         return gc.get_freeze_count(), len(kept)
 
-    (first, _), (second, n) = run_side_by_side([hold_and_count, hold_and_count], workers=1)
+    (first, _), (second, n) = run_pool([hold_and_count, hold_and_count], cpu_workers(1))
     assert n == 2 and second >= first + 1000
 
 
 WORKER_THREADS = """
 import torch
 from threadpoolctl import threadpool_info
-from xcrl_cli.training.workers import run_side_by_side
+from xcrl_cli.training.workers import cpu_workers, run_pool
 
 def loaded_late():
     import scipy.optimize  # noqa: F401  (not imported before the fork: its OpenBLAS loads in the worker)
     return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
 
 torch.set_num_threads(2)
-print([sorted(set(pools.values())) for pools in run_side_by_side([loaded_late, loaded_late], workers=2)])
+print([sorted(set(pools.values())) for pools in run_pool([loaded_late, loaded_late], cpu_workers(2))])
 """
 
 
@@ -203,15 +203,15 @@ def test_thread_pools_a_job_loads_after_the_fork_get_the_worker_s_share_too():
 def test_side_by_side_starts_the_next_job_as_soon_as_a_slot_frees(tmp_path):
     """One long job and three short ones on 2 workers: the short ones run one after another beside the long one
     (in waves of 2, job 3 would wait for the long job 1 to end)."""
-    from xcrl_cli.training.workers import run_side_by_side
+    from xcrl_cli.training.workers import cpu_workers, run_pool
 
     def job(name: str, seconds: float) -> None:
         (tmp_path / f"{name}.start").write_text(repr(time.time()))
         time.sleep(seconds)
         (tmp_path / f"{name}.end").write_text(repr(time.time()))
 
-    run_side_by_side([functools.partial(job, "long", 1.5)] + [functools.partial(job, f"short{i}", 0.1)
-                                                              for i in range(3)], workers=2)
+    run_pool([functools.partial(job, "long", 1.5)] + [functools.partial(job, f"short{i}", 0.1)
+                                                              for i in range(3)], cpu_workers(2))
     stamp = {f.name: float(f.read_text()) for f in tmp_path.iterdir()}
     assert stamp["short2.end"] < stamp["long.end"], stamp
     assert stamp["short0.end"] <= stamp["short1.start"] and stamp["short1.end"] <= stamp["short2.start"]

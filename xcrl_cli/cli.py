@@ -97,19 +97,24 @@ def check(params_path: str, preset_name: str | None) -> None:
               help="Also write the result here (`xcrl preset NAME --plan --throughput` reads it).")
 def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, rounds, steps, precision,
           json_path) -> None:
-    """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning."""
+    """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning. On a fresh
+    clone (no data/encoder yet) the encoder is a random one of the shape `pretrain:` builds."""
     from xcrl_cli.options import choice_check, load, user_errors
-    from xcrl_cli.training.bench import BenchConfig, run_bench
+    from xcrl_cli.training.bench import BenchConfig, choose_encoder, run_bench
 
     p = load(params_path)
     choice_check("--variant", variant, p.variants)
-    cfg = BenchConfig(encoder=encoder or p.model.encoder, seq_len=seq_len, batch_size=batch_size, rounds=rounds,
-                      block=steps, device=p.train.device, precision=precision or p.train.precision,
-                      n_languages=len(p.data.languages), encoder_config=encoder_config)
+    with user_errors():
+        chosen = choose_encoder(p, encoder, encoder_config)
+    if chosen.note:
+        click.echo(chosen.note, err=True)
+    cfg = BenchConfig(encoder=chosen.name, seq_len=seq_len, batch_size=batch_size, rounds=rounds, block=steps,
+                      device=p.train.device, precision=precision or p.train.precision,
+                      n_languages=len(p.data.languages), random_encoder=chosen.config,
+                      mfu_only=encoder_config is not None)
     with user_errors():
         r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"), lambda line: click.echo(line, err=True))
-    name = f"random {encoder_config}" if encoder_config else cfg.encoder
-    click.echo(f"device: {r.device}; encoder {name} ({r.parameters:,} parameters); batch {batch_size} x "
+    click.echo(f"device: {r.device}; encoder {chosen.name} ({r.parameters:,} parameters); batch {batch_size} x "
                f"{seq_len} tokens; {cfg.precision}; median of {r.steps} steps each")
     for name, seconds in r.seconds.items():
         click.echo(f"  {name:8s} {1000 * seconds:9.2f} ms/step")

@@ -88,6 +88,18 @@ def user_errors() -> Iterator[None]:
         raise UserError(err) from None
 
 
+@contextlib.contextmanager
+def one_line(*kinds: type[Exception]) -> Iterator[None]:
+    """Errors of `kinds` whose details are already on stderr (the run pool's failed runs, each traceback printed by
+    its worker) as one `Error:` line, exit code 1; `--debug` lets them through."""
+    try:
+        yield
+    except kinds as err:
+        if debug():
+            raise
+        raise click.ClickException(" ".join(str(err).split())) from None
+
+
 def choice_check(name: str, value: str, allowed) -> str:
     if value not in allowed:
         raise click.BadParameter(f"{value!r} is not one of {sorted(allowed)}", param_hint=name)

@@ -41,6 +41,7 @@ RANGES = {
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
     "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
+    "train.runs_per_gpu": "[1, inf)",
     "train.encoder_lr_scale": "(0, 1]", "train.embedding_lr_scale": "[0, 1]",
     "train.log_every": "[1, inf)",
     "variants.*.weights.*": "[0, inf)",
@@ -197,7 +198,8 @@ class TrainConfig:
     grad_accum: int = 1  # forward passes of batch_size examples per optimiser step
     length_group: int = 1  # batches per length-sorted mega-batch; 1 = plain random batches
     checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
-    workers: int = 1  # runs trained and evaluated side by side on CPU (one process each); GPUs: one at a time
+    workers: int | str = "auto"  # CPU: runs trained and evaluated side by side, one process each (auto: one per core)
+    runs_per_gpu: int = 1  # CUDA: runs side by side on each visible GPU, one spawned process each
     encoder_lr_scale: float = 1.0  # the encoder's learning rate as a fraction of `lr` (heads, gate, adversary: lr)
     embedding_lr_scale: float = 1.0  # the word embeddings' rate as a fraction of the encoder's (0 = frozen)
     log_every: int = 1  # optimiser steps between logged scalars: each log waits for the GPU, the steps between do not

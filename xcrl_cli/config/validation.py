@@ -34,9 +34,13 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
         if value is None and type(None) in typing.get_args(hint):
             return None
         inner = [h for h in typing.get_args(hint) if h is not type(None)]
-        if len(inner) != 1:
-            raise ConfigError(f"{key}: union types other than `T | None` are not supported in params")
-        return _check_type(value, inner[0], key)
+        if len(inner) == 1:
+            return _check_type(value, inner[0], key)
+        if not set(inner) <= {int, str, bool}:
+            raise ConfigError(f"{key}: union types other than `T | None` and of int, str, bool are not supported")
+        if type(value) not in inner:
+            raise ConfigError(f"{key}: expected {' or '.join(h.__name__ for h in inner)}, got {value!r}")
+        return value
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key)
     if hint is float:
@@ -161,6 +165,8 @@ def _validate(p: Params) -> None:
     _one_of("model.distance", p.model.distance, ("normalized", "squared"))
     _one_of("model.grl_schedule", p.model.grl_schedule, ("dann", "constant"))
     _one_of("train.device", p.train.device, ("auto", "cpu", "cuda"))
+    if isinstance(p.train.workers, str) and p.train.workers != "auto":
+        raise ConfigError(f"train.workers: {p.train.workers!r} is neither 'auto' nor a whole number >= 1")
     _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
     _one_of("train.save_precision", p.train.save_precision, ("fp32", "bf16"))
     mix_total = sum(p.pairs.counterfactual_mix.values())

@@ -30,7 +30,7 @@ from ..progress import progress_bar
 from ..training.inference import infer, resolve_device
 from ..training.selection import CRITERIA, HONEST, load_weights, selected_weights, unstored
 from ..training.tokens import has_split, load_eval_set, load_tokens
-from ..training.workers import run_side_by_side
+from ..training.workers import plan_pool, run_pool
 from .columns import CF_COLUMNS, ORACLE_COLUMNS, ORACLE_NOT_STORED, REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
 from .metrics import (
     clustering_purity,
@@ -227,9 +227,9 @@ def evaluate_runs(params: Params, benchmarks: Sequence[EvalFolders], variants: S
                   tasks: Sequence[str]) -> list[tuple[Path, int]]:
     """Every run of each benchmark's variants × tasks × train.seeds (a task whose model folder is a "not run"
     marker has none) evaluated, and each benchmark's out/<variant>/ replaced whole; returns the folders written with
-    their number of runs. On CPU the runs of every benchmark and variant go into one pool, `train.workers` side by
-    side, as they are trained: one process pays for importing torch and the encoder's code once, and the pool's
-    idle tail comes once, not once per variant."""
+    their number of runs. The runs of every benchmark and variant go into one run pool, as they are trained
+    (`training/workers.py`: `train.workers` side by side on CPU, `train.runs_per_gpu` per GPU): a worker pays for
+    importing torch and the encoder's code once, and the pool's idle tail comes once, not once per variant."""
     keys = [(b, {"variant": v, "task": t, "seed": seed}) for b in benchmarks for v in variants for t in tasks
             if not is_not_run(b.models / v / t) for seed in params.train.seeds]
     run_dirs = [b.models / k["variant"] / k["task"] / f"seed{k['seed']}" for b, k in keys]
@@ -238,9 +238,10 @@ def evaluate_runs(params: Params, benchmarks: Sequence[EvalFolders], variants: S
         raise FileNotFoundError(f"no trained run in {', '.join(untrained)}; run `xcrl train` first")
     jobs = [functools.partial(evaluate_run, d, b.raw, b.tokens, k, params.evaluate)
             for d, (b, k) in zip(run_dirs, keys)]
-    side_by_side = min(params.train.workers, len(jobs)) if resolve_device(params.train.device).type == "cpu" else 1
-    if side_by_side > 1:
-        results = run_side_by_side(jobs, side_by_side)
+    workers = plan_pool(params.train.workers, params.train.runs_per_gpu, resolve_device(params.train.device), 1,
+                        len(jobs))
+    if len(workers) > 1:
+        results = run_pool(jobs, workers, [f"evaluate {k['variant']}/{k['task']}/seed{k['seed']}" for _, k in keys])
     else:
         results = []
         with progress_bar() as bar:

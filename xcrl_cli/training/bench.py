@@ -18,21 +18,30 @@ without network or weights: a name of `ENCODER_CONFIGS` (transformers ships no c
 Then only the full model and ERM are measured (their MFU is the point), one after the other, each freed before the
 next is built: four live copies of a 278M-parameter model with their AdamW states need some 20 GB. Nothing is
 interleaved then, so there is one round: one untimed step and `block` timed ones per kind.
+
+On a fresh clone `model.encoder`'s `data/encoder` does not exist yet (`xcrl pretrain` writes it): every kind is then
+measured on a randomly initialised encoder of the shape `pretrain:` would build (`plan.encoder_config`), and the
+bench says so. An encoder named on the command line that cannot be loaded is one error line (`encoder_config_of`).
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 import torch
 
-from ..config import ConfigError, ModelConfig, Variant
+from ..config import ConfigError, ModelConfig, Params, Variant
+from ..data.check import PRETRAINED_HERE
 from ..model.losses import Segments, needed_segments, total_loss
+from ..data.corpora import hub
 from ..model.model import XcrlModel, load_encoder
 from .inference import autocast, resolve_device
 
@@ -63,7 +72,8 @@ class BenchConfig:
     n_labels: int = 3
     n_languages: int = 6
     seed: int = 0
-    encoder_config: str | None = None  # build a random encoder from this config instead of loading `encoder`
+    random_encoder: Any = None  # a transformers config: a randomly initialised encoder instead of loading `encoder`
+    mfu_only: bool = False  # only the full model and ERM, one after the other (`--encoder-config`)
 
 
 def encoder_config(name_or_path: str):
@@ -82,12 +92,64 @@ def encoder_config(name_or_path: str):
                      "config.json file or a folder holding one")
 
 
+def encoder_config_of(path_or_id: str):
+    """The config of the encoder `load_encoder` would load, or one ConfigError naming it and what to do. A name
+    that is not a folder is asked of the Hub first with a short timeout (skipped with HF_HUB_OFFLINE=1), since
+    transformers retries an unreachable Hub and then fails with a 20-line traceback."""
+    from transformers import AutoConfig
+
+    try:
+        if not Path(path_or_id).is_dir() and not hub.offline():
+            from huggingface_hub import HfApi
+
+            HfApi().model_info(path_or_id, timeout=hub.PROBE_TIMEOUT_S)
+        return AutoConfig.from_pretrained(path_or_id)
+    except Exception as err:  # noqa: BLE001 — missing, unreachable, gated or malformed: unusable from here
+        if Path(path_or_id).is_dir():
+            why = "the folder holds no readable config.json"
+        elif hub.offline():
+            why = "no such folder, and not in the Hugging Face cache (HF_HUB_OFFLINE is set)"
+        else:
+            why = f"no such folder, and the Hub does not serve it: {type(err).__name__}"
+        raise ConfigError(f"encoder {path_or_id!r} cannot be loaded ({why}); pass a folder holding its config.json "
+                          f"and weights, or download it once with network (`hf download {path_or_id}`)") from None
+
+
+@dataclass(frozen=True)
+class BenchEncoder:
+    """The encoder a bench times: loaded from `name`, or randomly initialised from `config` when it is set."""
+
+    name: str  # as the report line names it
+    config: Any = None  # a transformers config
+    note: str | None = None  # why a random encoder stands in for the one params.yaml names
+
+
+def choose_encoder(p: Params, encoder: str | None, config_name: str | None) -> BenchEncoder:
+    """`--encoder-config`'s random encoder; else, on a fresh clone (`model.encoder` is the absent `data/encoder` and
+    no `--encoder` was given), a random one of the shape `pretrain:` builds; else the encoder named, checked to load
+    (one error line when it cannot)."""
+    if config_name is not None:
+        return BenchEncoder(f"random {config_name}", encoder_config(config_name))
+    if encoder is None and p.model.encoder == PRETRAINED_HERE and not Path(PRETRAINED_HERE).is_dir():
+        from .plan import encoder_config as planned
+
+        config = planned(p)
+        shape = "pretrain: params" if p.pretrain.init == "scratch" else p.pretrain.init
+        return BenchEncoder(f"random {shape}", config,
+                            f"{PRETRAINED_HERE} is absent (`dvc repro pretrain` writes it): timing a randomly "
+                            f"initialised encoder built from the pretrain: params ({p.pretrain.init}, "
+                            f"{config.num_hidden_layers} layers, hidden {config.hidden_size})")
+    name = encoder or p.model.encoder
+    encoder_config_of(name)
+    return BenchEncoder(name)
+
+
 def _encoder(cfg: BenchConfig) -> torch.nn.Module:
-    if cfg.encoder_config is None:
+    if cfg.random_encoder is None:
         return load_encoder(cfg.encoder)
     from transformers import AutoModel
 
-    return AutoModel.from_config(encoder_config(cfg.encoder_config), add_pooling_layer=False)
+    return AutoModel.from_config(cfg.random_encoder, add_pooling_layer=False)
 
 
 @dataclass
@@ -187,8 +249,8 @@ def _hf_classifier(cfg: BenchConfig) -> torch.nn.Module:
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # the fresh classification head is expected
-    if cfg.encoder_config is not None:
-        config = encoder_config(cfg.encoder_config)
+    if cfg.random_encoder is not None:
+        config = copy.deepcopy(cfg.random_encoder)
         config.num_labels = cfg.n_labels
         return AutoModelForSequenceClassification.from_config(config)
     return AutoModelForSequenceClassification.from_pretrained(cfg.encoder, num_labels=cfg.n_labels)
@@ -230,8 +292,8 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     x = _inputs(cfg, variant, _config(cfg).vocab_size, device)
-    groups = [["full"], ["erm"]] if cfg.encoder_config else [["full", "encoder", "erm", "hf"]]
-    rounds = 1 if cfg.encoder_config else cfg.rounds
+    groups = [["full"], ["erm"]] if cfg.mfu_only else [["full", "encoder", "erm", "hf"]]
+    rounds = 1 if cfg.mfu_only else cfg.rounds
     times: dict[str, list[float]] = {}
     for names in groups:
         progress(f"building {', '.join(names)}")
@@ -247,7 +309,7 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
     tokens_per_s = x.n_seq * cfg.seq_len / seconds["full"]
     peak = _peak_flops(device)
     cpu = f"cpu ({torch.get_num_threads()} threads)"
-    ratios = {} if cfg.encoder_config else {"full / encoder passes": seconds["full"] / seconds["encoder"],
+    ratios = {} if cfg.mfu_only else {"full / encoder passes": seconds["full"] / seconds["encoder"],
                                             "erm / hf fine-tuning": seconds["erm"] / seconds["hf"]}
     return BenchResult(
         device=torch.cuda.get_device_name(device) if device.type == "cuda" else cpu,
@@ -264,9 +326,5 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
 
 
 def _config(cfg: BenchConfig):
-    """The encoder's config: from `cfg.encoder_config`, else the encoder's own."""
-    if cfg.encoder_config is not None:
-        return encoder_config(cfg.encoder_config)
-    from transformers import AutoConfig
-
-    return AutoConfig.from_pretrained(cfg.encoder)
+    """The encoder's config: the random encoder's, else the named encoder's own."""
+    return cfg.random_encoder if cfg.random_encoder is not None else encoder_config_of(cfg.encoder)

@@ -40,11 +40,12 @@ from .inference import resolve_device, to_device
 from .selection import (CRITERIA, HONEST, dev_score, improved, load_dev_sets, record, stored_criteria,
                         weights_files)
 from .tokens import has_split, load_train_set
-from .workers import one_at_a_time, run_side_by_side
+from .workers import RunsFailed, one_at_a_time, plan_pool, run_pool
 
 Logger = Callable[[int, dict[str, float]], None]
 DEV_METRICS = {"source_dev": "dev/source_accuracy", "target_dev": "dev/target_accuracy"}
 SAVE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}  # train.save_precision
+POOL_KEYS = ("workers", "runs_per_gpu")  # where a run trains, not what it computes: left out of its fingerprint
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ def make_accelerator(tcfg: TrainConfig):
     return Accelerator(cpu=device.type == "cpu",
                        mixed_precision="bf16" if tcfg.precision == "bf16" and device.type == "cuda" else "no",
                        dataloader_config=DataLoaderConfiguration(split_batches=True))
+
+
+# One Accelerator per process and train config: the stage's, inherited by forked workers, or a spawned worker's own.
+process_accelerator = functools.cache(make_accelerator)
 
 
 def epoch_steps(lengths: np.ndarray, tcfg: TrainConfig, seed: int, epoch: int, world: int) -> list[list[list[int]]]:
@@ -145,7 +150,9 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
 
     stored = stored_criteria(tcfg.oracle_weights)
     resolved = resolved_config(params, spec)
-    fp = fingerprint({**resolved, "processes": acc.num_processes}, *_tokens_fingerprints(spec.tokens_dir))
+    computed = {k: v for k, v in resolved["train"].items() if k not in POOL_KEYS}
+    fp = fingerprint({**resolved, "train": computed, "processes": acc.num_processes},
+                     *_tokens_fingerprints(spec.tokens_dir))
     state = load_checkpoint(acc, spec.checkpoint_dir, fp) or TrainState()
     for step, metrics in state.history:  # a resumed run hands its logger the whole history, as if never stopped
         if log is not None:
@@ -284,52 +291,73 @@ class TrainFolders:
 RunGroup = tuple[TrainFolders, str, str]  # (folders, variant, task): the runs of one summary.json, one per seed
 
 
+@dataclass(frozen=True)
+class TrainJob:
+    """One run of a stage as data, so that it can cross to a spawned worker (`workers.py`): the run, and the folder
+    its dvclive metrics go to (None on processes that write nothing)."""
+
+    params: Params
+    spec: RunSpec
+    live_dir: Path | None
+
+    @property
+    def name(self) -> str:
+        return f"train {self.spec.task}/{self.spec.variant}/seed{self.spec.seed}"
+
+    def __call__(self) -> dict:
+        live_run, log = dvclive_logger(self.live_dir) if self.live_dir is not None else (None, None)
+        summary = train_run(self.params, self.spec, process_accelerator(self.params.train), log)
+        if self.spec.out_dir is not None and not self.params.train.keep_finished_checkpoints:
+            remove_checkpoint(self.spec.checkpoint_dir)
+        if live_run is not None:
+            with one_at_a_time():  # Live.end() removes a signal file that every Live of a DVC run shares
+                live_run.end()
+        return summary
+
+
 def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int]) -> dict[RunGroup, list[dict]]:
     """Every seed of every (folders, variant, task) group; returns each group's run summaries, seed by seed.
 
     The main process replaces each <variant>/<task>/ of `out` (its seeds and a summary.json) and of `live` whole,
     once every run is done, and only then removes their checkpoints: a stage killed anywhere resumes its unfinished
     runs and reloads its finished ones from their last checkpoint. With `train.keep_finished_checkpoints: false` a
-    run's checkpoint goes as soon as its weights are written (one run's on disk at a time; a killed stage retrains
-    its finished runs). On CPU with one process the runs of all groups (of every benchmark given: the cue sweep
-    trains all its strengths at once) train side by side, `train.workers` at a time (`workers.py`); on GPUs and
-    under `accelerate launch`, one after another.
+    run's checkpoint goes as soon as its weights are written (one run's per worker on disk at a time; a killed stage
+    retrains its finished runs). With one process the runs of all groups (of every benchmark given: the cue sweep
+    trains all its strengths at once) go to the run pool (`workers.py`): on CPU `train.workers` side by side, on
+    CUDA `train.runs_per_gpu` per GPU; under `accelerate launch`, one after another.
     """
-    acc = make_accelerator(params.train)
+    acc = process_accelerator(params.train)
     main = acc.is_main_process
     runs = [(group, seed) for group in groups for seed in seeds]
     metas = {folders: read_meta(folders.raw) for folders, _, _ in groups}
     # the replicate with seed s trains on draw s of a task that has draws (checked before any run starts)
     draws = {(folders, task, seed): draw_of(metas[folders], task, seed, folders.raw)
              for folders, _, task in groups for seed in seeds}
-    side_by_side = min(params.train.workers, len(runs)) if acc.device.type == "cpu" and acc.num_processes == 1 else 1
+    workers = plan_pool(params.train.workers, params.train.runs_per_gpu, acc.device, acc.num_processes, len(runs))
     with contextlib.ExitStack() as stack:
         tmp = {g: stack.enter_context(atomic_dir(g[0].out / g[1] / g[2])) for g in groups} if main else {}
         live_tmp = {g: stack.enter_context(atomic_dir(g[0].live / g[1] / g[2])) for g in groups} if main else {}
 
-        def train_one(group: RunGroup, seed: int) -> dict:
+        def job(group: RunGroup, seed: int) -> TrainJob:
             folders, variant, task = group
-            live_run, log = dvclive_logger(live_tmp[group] / f"seed{seed}") if main else (None, None)
             tokens = task_dir(folders.tokens, task, draws[folders, task, seed])
             spec = RunSpec(task=task, variant=variant, seed=seed, raw_dir=folders.raw, tokens_dir=tokens,
                            out_dir=tmp[group] / f"seed{seed}" if main else None,
                            checkpoint_dir=folders.checkpoints / variant / task / f"seed{seed}")
-            summary = train_run(params, spec, acc, log)
-            if main and not params.train.keep_finished_checkpoints:
-                remove_checkpoint(spec.checkpoint_dir)
-            if live_run is not None:
-                with one_at_a_time():  # Live.end() removes a signal file that every Live of a DVC run shares
-                    live_run.end()
-            return summary
+            return TrainJob(params, spec, live_tmp[group] / f"seed{seed}" if main else None)
 
-        if side_by_side > 1:
+        if len(workers) > 1:
             # Longest first (a variant's cost grows with the segments it encodes), so the pool's last runs are short
             # ones and its idle tail is short; every run is seeded on its own, so the order changes no result.
             order = sorted(range(len(runs)), key=lambda i: -len(needed_segments(params.variant(runs[i][0][1]))))
-            done = run_side_by_side([functools.partial(train_one, *runs[i]) for i in order], side_by_side)
+            jobs = [job(*runs[i]) for i in order]
+            try:
+                done = run_pool(jobs, workers, [j.name for j in jobs])
+            except RunsFailed as err:
+                raise RunsFailed(f"{err}; run the stage again: each run resumes from its last checkpoint") from None
             summaries = [done[order.index(i)] for i in range(len(runs))]
         else:
-            summaries = [train_one(*run) for run in runs]
+            summaries = [job(*run)() for run in runs]
         by_group = {g: [s for (group, _), s in zip(runs, summaries) if group == g] for g in groups}
         if main:
             for group, written in by_group.items():
