@@ -112,6 +112,29 @@ def test_every_variant_builds_and_takes_an_optimisation_step(name, anchored, par
     assert any(not torch.equal(before[k], v) for k, v in model.named_parameters() if k.startswith("encoder"))
 
 
+@pytest.mark.parametrize("name", VARIANTS)
+def test_gate_openness_averages_the_gate_s_weights_over_each_space_forward_gates(name, params, tiny_encoder):
+    """z_inv and z_task with D, h without, nothing without a gate; the input it reads is the one forward gated."""
+    variant = params.variant(name)
+    torch.manual_seed(0)
+    model = build_model(params.model, variant, n_labels=3, n_languages=3, encoder_path=str(tiny_encoder)).eval()
+    if variant.gate:
+        nn.init.normal_(model.gate.proj.weight)  # not the open init's constant σ(3)
+    batch = _batch(tiny_encoder, frozenset())
+    with torch.no_grad():
+        out = model(batch.input_ids, batch.attention_mask)
+    openness = model.gate_openness(out.spaces())
+    spaces = (("z_inv", "z_task") if variant.disentangle else ("h",)) if variant.gate else ()
+    assert tuple(openness) == spaces
+    if variant.gate:
+        x = model.causal_input(out.spaces())
+        weights = model.gate.weights(x)
+        assert torch.allclose(weights * x, out.r)
+        first = params.model.inv_dim if variant.disentangle else x.shape[1]
+        assert torch.allclose(next(iter(openness.values())), weights[:, :first].mean(-1))
+        assert all(v.shape == (4,) and 0 < v.min() and v.max() < 1 for v in openness.values())
+
+
 def test_adversarial_gradient_reaching_the_encoder_is_reversed(params, tiny_encoder):
     """The discriminator descends its loss; the encoder receives exactly the negated (coeff-scaled) gradient."""
     variant = params.variant("disentangle")

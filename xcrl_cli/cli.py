@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from stages.download import download
@@ -132,3 +134,65 @@ def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, ro
         from xcrl_cli.io import write_json
 
         write_json(Path(json_path), dataclasses.asdict(r))
+
+
+@main.command()
+@click.argument("input_path", metavar="[INPUT]", default="-")
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
+              help="A finished run (data/models/<variant>/<task>/seed<N>) or a folder `xcrl export` wrote.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the predictions here [default: standard output].")
+@click.option("--format", "out_format", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="The output's format [default: --out's suffix, else jsonl].")
+@click.option("--input-format", type=click.Choice(["csv", "tsv", "jsonl", "txt"]), default=None,
+              help="INPUT's format [default: its suffix; jsonl for standard input]; txt is one text per line.")
+@click.option("--text-column", default=None, help="The column of the texts [default: text, else text_a].")
+@click.option("--pair-column", default=None,
+              help="A sentence-pair model's second text [default: text_pair, else text_b].")
+@click.option("--raw", type=click.Path(file_okay=False, path_type=Path), default="data/raw", show_default=True,
+              help="A run's labels are in its meta.json (an export carries its own).")
+@click.option("--batch-size", type=click.IntRange(1), default=128, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+def predict(input_path, model_path, out, out_format, input_format, text_column, pair_column, raw, batch_size,
+            device) -> None:
+    """Predict the label of every text of INPUT (csv, tsv, jsonl or txt; `-` or none: standard input), one output
+    row per input row: its id and lang if it has them, pred, pred_label, prob_<label> per label and, for a gated
+    variant, gate_z_inv and gate_z_task (the gate's mean openness over each space, 1 = fully open)."""
+    from xcrl_cli.evaluation.predict import Predictor, dumps_predictions, model_card, output_format
+    from xcrl_cli.evaluation.texts import Columns, read_input
+    from xcrl_cli.io import atomic_write
+    from xcrl_cli.options import user_errors
+    from xcrl_cli.progress import progress_bar
+
+    with user_errors():
+        card = model_card(model_path, raw)
+        rows = read_input(input_path, input_format, Columns(text_column, pair_column, card["pair"]))
+        predictor = Predictor.load(model_path, card, device)
+        with progress_bar(disable=True if len(rows) <= batch_size else None, stderr=True) as bar:
+            job = bar.add_task(f"predict {card['variant']}/{card['task']}", total=len(rows))
+            predictions = predictor.predict(rows, batch_size, lambda n: bar.update(job, advance=n))
+    text = dumps_predictions(predictions, output_format(out, out_format))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    atomic_write(out, text)
+    click.echo(f"{len(predictions)} predictions -> {out}", err=True)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--raw", type=click.Path(file_okay=False, path_type=Path), default="data/raw", show_default=True,
+              help="The run's labels and languages (meta.json).")
+@click.option("--eval", "eval_dir", type=click.Path(file_okay=False, path_type=Path), default="data/eval",
+              show_default=True, help="`evaluate`'s output: the model card's test scores, when the run's are there.")
+def export(run_dir: Path, out: Path, raw: Path, eval_dir: Path) -> None:
+    """Write the finished run RUN_DIR to OUT in Hugging Face's layout: the encoder (AutoModel.from_pretrained(OUT)),
+    its tokenizer, heads.safetensors, xcrl.json and a README.md model card. `xcrl predict --model OUT` reads it;
+    `huggingface_hub.upload_folder(repo_id=..., folder_path=OUT)` publishes it."""
+    from xcrl_cli.evaluation.export import export_run
+    from xcrl_cli.options import user_errors
+
+    with user_errors():
+        card = export_run(run_dir, raw, eval_dir, out)
+    click.echo(f"{card['variant']}/{card['task']}/seed{card['seed']} -> {out}")

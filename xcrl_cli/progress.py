@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
-def progress_bar(disable: bool | None = None) -> Progress:
+def progress_bar(disable: bool | None = None, stderr: bool = False) -> Progress:
+    """A bar on standard output, or on standard error with `stderr` (a command whose output is its stdout)."""
     if disable is None:
         disable = bool(os.environ.get("XCRL_NO_PROGRESS"))
     return Progress(
@@ -16,6 +18,7 @@ def progress_bar(disable: bool | None = None) -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        console=Console(stderr=True) if stderr else None,
         disable=disable,
         transient=False,
     )

@@ -81,6 +81,8 @@ class XcrlModel(nn.Module):
         self.disentangler = Disentangler(hidden, cfg, variant.weight("orth") > 0) if variant.disentangle else None
         r_dim = cfg.inv_dim + cfg.task_dim if variant.disentangle else hidden
         self.gate = CausalGate(r_dim, cfg.gate_init, cfg.gate_bias) if variant.gate else nn.Identity()
+        # what the causal path reads, in the order it is concatenated: [z_inv; z_task] with D, h without
+        self.causal_parts = ("z_inv", "z_task") if variant.disentangle else ("h",)
         self.dropout = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(r_dim, n_labels)
         self.discriminator = (
@@ -93,14 +95,27 @@ class XcrlModel(nn.Module):
         last = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **segments).last_hidden_state
         h = pool(last, attention_mask, self.pooling)
         z_inv = z_spe = z_task = None
-        causal_in = h
         if self.disentangler is not None:
             z_inv, z_spe, z_task = self.disentangler(h)
-            causal_in = torch.cat([z_inv, z_task], dim=-1)
-        r = self.gate(causal_in)
+        r = self.gate(self.causal_input({"h": h, "z_inv": z_inv, "z_task": z_task}))
         logits = self.classifier(self.dropout(r))
         lang_logits = self.discriminator(z_inv, grl_coeff) if self.discriminator is not None else None
         return ModelOutput(h=h, r=r, logits=logits, z_inv=z_inv, z_spe=z_spe, z_task=z_task, lang_logits=lang_logits)
+
+    def causal_input(self, spaces: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(N, R): the spaces the causal path reads (`causal_parts`), side by side."""
+        parts = [spaces[name] for name in self.causal_parts]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    @torch.no_grad()
+    def gate_openness(self, spaces: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """{part: (N,)}: per sequence, the gate's mean σ(W_c x + b_c) over each space it reads (z_inv and z_task,
+        or h without D), from `ModelOutput.spaces()`; 1 = every factor passes, 0 = all shut. {} without a gate."""
+        if not isinstance(self.gate, CausalGate):
+            return {}
+        weights = self.gate.weights(self.causal_input(spaces))
+        sizes = [spaces[name].shape[-1] for name in self.causal_parts]
+        return {name: w.mean(-1) for name, w in zip(self.causal_parts, weights.split(sizes, dim=-1))}
 
 
 def load_encoder(path_or_id: str, dropout: float | None = None) -> nn.Module:

@@ -74,12 +74,14 @@ def check_not_empty(ids: list[list[int]], rows_ids: list, texts: list[str], sour
             raise ValueError(f"{where}example {rid!r} tokenises to nothing: {text!r}; remove it or fix its text")
 
 
-def encode(tokenizer, rows: list[dict], lang_index: dict[str, int], max_length: int) -> Encoded:
-    """Tokenise `rows` (each with `text`, optional `text_pair`, `lang`) in memory."""
+def encode(tokenizer, rows: list[dict], lang_index: dict[str, int] | None, max_length: int) -> Encoded:
+    """Tokenise `rows` (each with `text`, optional `text_pair`, `lang`) in memory; without a `lang_index` (new text
+    to predict: inference reads no language) every row gets language 0."""
     texts = [r["text"] for r in rows]
     ids, types = tokenise(tokenizer, texts, [r.get("text_pair") for r in rows], max_length)
     check_not_empty(ids, [r.get("id") for r in rows], texts)
-    return Encoded.from_lists(ids, [lang_index[r["lang"]] for r in rows], types)
+    langs = [0] * len(rows) if lang_index is None else [lang_index[r["lang"]] for r in rows]
+    return Encoded.from_lists(ids, langs, types)
 
 
 def pad(seqs: list, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

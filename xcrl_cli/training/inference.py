@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from .batches import Encoded, eval_batches
@@ -30,8 +32,10 @@ def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def infer(model, enc: Encoded, batch_size: int, pad_id: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Logits (n, C) and representations {space: (n, d)} of every sequence of `enc`, in `enc`'s order."""
+def infer(model, enc: Encoded, batch_size: int, pad_id: int,
+          done: Callable[[int], None] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Logits (n, C) and representations {space: (n, d)} of every sequence of `enc`, in `enc`'s order; `done` is
+    called with each batch's size once it is through (a progress bar)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -48,5 +52,7 @@ def infer(model, enc: Encoded, batch_size: int, pad_id: int) -> tuple[torch.Tens
         logits[index] = out.logits.float().cpu()
         for k, v in out.spaces().items():
             spaces[k][index] = v.float().cpu()
+        if done is not None:
+            done(len(pos))
     model.train(was_training)
     return logits, spaces
