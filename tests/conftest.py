@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -94,3 +95,38 @@ def write_mldoc(root: Path) -> Path:
     (root / "german.test").write_text("CCAT\t Größere Gewinne für Bäcker.\nGCAT\tb'x' is plain here\n",
                                       encoding="utf-8")
     return root
+
+
+HUB_LIKE = {"xlmr": ["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "bert": ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]}
+
+
+def hub_like_encoder(kind: str, out: Path, lines: list[str]) -> Path:
+    """A stand-in for xlm-roberta-base (`xlmr`) or bert-base-multilingual-cased (`bert`) as `pretrain.init`: the
+    Hub's model and tokenizer classes, 2 layers of hidden 32 with random weights, saved as the Hub saves them (the
+    masked-LM checkpoint beside its tokenizer), the tokenizer's pieces learnt here on `lines` (no download)."""
+    import transformers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+    if kind == "xlmr":  # a SentencePiece-style Unigram vocabulary, XLM-R's special tokens at ids 0..4
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer, tok.pre_tokenizer = normalizers.NFKC(), pre_tokenizers.Metaspace()
+        tok.train_from_iterator(lines, trainers.UnigramTrainer(vocab_size=600, special_tokens=HUB_LIKE[kind],
+                                                               unk_token="<unk>"))
+        vocab = [tuple(piece) for piece in json.loads(tok.to_str())["model"]["vocab"]]
+        tokenizer = transformers.XLMRobertaTokenizer(vocab=vocab)
+        config = transformers.XLMRobertaConfig(vocab_size=len(tokenizer), max_position_embeddings=130,
+                                               type_vocab_size=1, pad_token_id=tokenizer.pad_token_id, **sizes)
+        model = transformers.XLMRobertaForMaskedLM(config)
+    else:  # a cased WordPiece vocabulary; BERT's tokenizer returns segment ids and its model reads two
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=False)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.train_from_iterator(lines, trainers.WordPieceTrainer(vocab_size=600, special_tokens=HUB_LIKE[kind]))
+        tokenizer = transformers.BertTokenizer(vocab=tok.get_vocab(), do_lower_case=False)
+        config = transformers.BertConfig(vocab_size=len(tokenizer), max_position_embeddings=128, type_vocab_size=2,
+                                         pad_token_id=tokenizer.pad_token_id, **sizes)
+        model = transformers.BertForMaskedLM(config)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, hub_like_encoder
 
 from xcrl_cli.cli import main
 from xcrl_cli.data.benchmark import BenchmarkConfig, generate_benchmark, write_benchmark
@@ -168,3 +168,23 @@ def test_two_runs_write_the_same_bytes(tiny_parallel, tmp_path):
     assert runs[0] == runs[1]
     for name in ("model.safetensors", "tokenizer.json", "pretrain_summary.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_snapshot_encoder_saves_a_hub_encoder_s_base_model_and_scores_its_retrieval(tmp_path, capfd):
+    """`pretrain.init` other than scratch: the encoder (here a tiny stand-in for xlm-roberta-base) and its tokenizer
+    saved locally, scored on held-out pairs, without transformers' report of the masked-LM head it leaves behind."""
+    from transformers import AutoTokenizer
+
+    from xcrl_cli.model.pretrain import snapshot_encoder
+
+    pairs = [("the cat sleeps", "die Katze schläft"), ("a dog runs", "ein Hund läuft"),
+             ("rain falls", "Regen fällt")]
+    init = hub_like_encoder("xlmr", tmp_path / "hub", [side for pair in pairs for side in pair] * 5)
+    heldout = [{"lang": "de", "source": s, "target": t} for s, t in pairs]
+    summary = snapshot_encoder(str(init), tmp_path / "encoder", heldout, max_length=32)
+    assert summary["init"] == str(init) and summary["retrieval_size"] == {"de": 3}
+    assert 0.0 <= summary["retrieval"]["de"] <= 1.0
+    assert json.loads((tmp_path / "encoder" / "pretrain_summary.json").read_text()) == summary
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "encoder")
+    assert tokenizer("a dog runs")["input_ids"] == AutoTokenizer.from_pretrained(init)("a dog runs")["input_ids"]
+    assert "LOAD REPORT" not in capfd.readouterr().err

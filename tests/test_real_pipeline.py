@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REAL, ROOT, dvc_project, real_dir, run_cmd
+from conftest import REAL, ROOT, dvc_project, hub_like_encoder, real_dir, run_cmd
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
@@ -108,3 +108,94 @@ def test_an_unreachable_hub_fails_fast_naming_the_dataset_and_leaves_data_untouc
     assert "XNLI" in done.stderr and "facebook/xnli" in done.stderr and "datasets.xnli.local" in done.stderr
     assert {p: p.stat().st_mtime_ns for p in (root / "data/raw").rglob("*")} == before
     assert not [p for p in (root / "data").iterdir() if p.name.startswith(".raw")]
+
+
+# The paper preset's first stage: `pretrain.init` names a hub encoder, which `pretrain` snapshots into data/encoder.
+# Tiny stand-ins for the Hub's XLM-R and mBERT (conftest.hub_like_encoder) play the hub ids, so the same loading,
+# tokenising, training and evaluating code runs as for the real ones, offline. XNLI, whose sentence pairs BERT reads
+# with segment ids, in en and de (its sample holds 4 training pairs: one step), one variant, one seed.
+
+
+def _snapshot_params(root: Path, init: Path) -> dict:
+    """The paper preset over the real-sample params, shrunk to XNLI in en and de, one variant and one step."""
+    from xcrl_cli.config import presets
+
+    params = presets.apply(_real_params(root), "paper")
+    params["data"].update(languages=["en", "de"], low_resource=["de"], tasks=["xnli"])
+    params["pretrain"]["init"] = str(init)
+    params["model"].update(inv_dim=16, spe_dim=16, task_dim=16, head_hidden=32)
+    # lr: a tiny encoder's rate, at which one step moves every weight with a gradient well past bf16's rounding
+    params["train"].update(seeds=[0], epochs=1, batch_size=16, lr=0.01, device="cpu", precision="fp32")
+    params["variants"] = {"proposed": params["variants"]["proposed"]}
+    params["sweep"].update(tasks={"task": ["xnli"]}, variants={"variant": ["proposed"]})
+    params["report"].update(tables={"table2": ["proposed"], "table3": ["proposed"], "table4": ["proposed"]},
+                            figure3=["proposed"], figure3_languages=["de"],
+                            paper_rows={"proposed": params["report"]["paper_rows"]["proposed"]})
+    return params
+
+
+@pytest.fixture(scope="module", params=["xlmr", "bert"])
+def snapshot_project(request, tmp_path_factory) -> tuple[str, Path, Path]:
+    """(kind, the tiny encoder's folder, the project) after `dvc repro evaluate` with that folder as pretrain.init."""
+    kind = request.param
+    root = tmp_path_factory.mktemp(f"snapshot-{kind}")
+    texts = [real_dir("sentiment") / "umsab" / lang / "train_text.txt" for lang in ("english", "german")]
+    lines = [line for f in texts for line in f.read_text(encoding="utf-8").splitlines()[:100]]
+    init = hub_like_encoder(kind, root / f"tiny-{kind}", lines)
+    dvc_project(root / "project", _snapshot_params(root, init))
+    start = time.perf_counter()
+    run_cmd(["dvc", "repro", "evaluate"], root / "project")
+    print(f"dvc repro evaluate with pretrain.init = tiny {kind}: {time.perf_counter() - start:.1f} s")
+    return kind, init, root / "project"
+
+
+def _tensors(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def test_a_local_hub_encoder_as_pretrain_init_is_snapshotted_then_trained_and_evaluated(snapshot_project):
+    from transformers import AutoConfig, AutoTokenizer
+
+    kind, init, root = snapshot_project
+    summary = json.loads((root / "data/metrics/pretrain.json").read_text())
+    assert summary["init"] == str(init) and summary["retrieval"] == {}  # the real samples hold no held-out pairs
+    encoder = root / "data/encoder"
+    assert AutoConfig.from_pretrained(encoder).model_type == {"xlmr": "xlm-roberta", "bert": "bert"}[kind]
+    assert type(AutoTokenizer.from_pretrained(encoder)) is type(AutoTokenizer.from_pretrained(init))
+    prefix = {"xlmr": "roberta.", "bert": "bert."}[kind]  # the masked-LM checkpoint's base model, head left behind
+    saved, given = _tensors(encoder / "model.safetensors"), _tensors(init / "model.safetensors")
+    assert saved.keys() == {k.removeprefix(prefix) for k in given if k.startswith(prefix)}
+    assert all(saved[k].equal(given[prefix + k]) for k in saved)
+    run = json.loads((root / "data/models/proposed/xnli/seed0/summary.json").read_text())
+    assert run["steps"] >= 1 and run["segments"] == ["cf", "pair"]
+    scores = (root / "data/eval/proposed/scores.csv").read_text()
+    assert "proposed,xnli,0,de,accuracy," in scores and "proposed,xnli,0,en,accuracy," in scores
+
+
+@pytest.mark.parametrize("snapshot_project", ["xlmr", "bert"], indirect=True)
+def test_segment_ids_reach_bert_in_tokenise_and_train_and_xlmr_gets_none(snapshot_project):
+    """BERT reads which tokens are the first sentence and which the second (XNLI's premise and hypothesis): every
+    tokenised sequence of a pair carries 0s then 1s, and training moved segment 1's embedding, which only an input
+    with segment ids reaching the encoder can do (without them row 1 gets no gradient and only weight decay's
+    shrink, a factor 1 - lr·wd per step, while Adam moves an element with a gradient by about lr per step).
+    XLM-R has one segment embedding: its tokenised data must carry none (an id 1 would index past it)."""
+    from datasets import load_from_disk
+
+    kind, init, root = snapshot_project
+    tokens = root / "data/tokens/xnli"
+    train, test = load_from_disk(str(tokens / "train")), load_from_disk(str(tokens / "test"))
+    if kind == "xlmr":
+        assert not [c for c in train.column_names + test.column_names if "token_type_ids" in c]
+        return
+    columns = {"src_token_type_ids", "pair_token_type_ids", "cf_token_type_ids"}
+    assert columns <= set(train.column_names) and "token_type_ids" in test.column_names
+    for types in [t for c in sorted(columns) for t in train[c]] + list(test["token_type_ids"]):
+        first = types.index(1)
+        assert set(types[:first]) == {0} and set(types[first:]) == {1}, types
+    name = "embeddings.token_type_embeddings.weight"
+    trained = _tensors(root / "data/models/proposed/xnli/seed0/model.safetensors")[f"encoder.{name}"].float()
+    given = _tensors(init / "model.safetensors")[f"bert.{name}"]
+    lr = yaml.safe_load((root / "params.yaml").read_text())["train"]["lr"]
+    assert (trained[1] - given[1]).abs().max() > lr / 2

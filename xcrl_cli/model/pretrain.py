@@ -284,10 +284,14 @@ def heldout_retrieval(encoder, tokenizer, rows: list[dict], max_length: int) -> 
 
 def snapshot_encoder(model_id: str, out_dir: Path, heldout: list[dict], max_length: int) -> dict:
     """Save a hub encoder and its tokenizer to `out_dir`, so that every later stage (and every process of a
-    multi-GPU run) reads one versioned local copy instead of the Hub; scored on the `heldout` pairs, if any."""
-    from transformers import AutoModel, AutoTokenizer
+    multi-GPU run) reads one versioned local copy instead of the Hub; scored on the `heldout` pairs, if any. Loaded
+    as `train` loads an encoder (`load_encoder`: the base model of a masked-LM checkpoint, no pooler, and no load
+    report of the head it leaves behind)."""
+    from transformers import AutoTokenizer
 
-    model = AutoModel.from_pretrained(model_id, add_pooling_layer=False)
+    from .model import load_encoder
+
+    model = load_encoder(model_id)
     tokenizer = AutoTokenizer.from_pretrained(model_id)
     summary = {"init": model_id, "parameters": sum(p.numel() for p in model.parameters()),
                **heldout_retrieval(model, tokenizer, heldout, max_length)}
