@@ -25,6 +25,9 @@ from multiprocessing.connection import Connection, wait
 
 import torch
 
+from ..data import USER_ERRORS
+from ..io import DataError
+
 # Read by OpenBLAS, OpenMP and MKL when they load.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Created before any fork, so every side-by-side process holds the same lock.
@@ -55,6 +58,10 @@ def _serve(jobs: list[Callable[[], object]], conn: Connection, threads: int) -> 
         gc.freeze()
         try:
             conn.send((True, jobs[i]()))
+        except USER_ERRORS as err:  # the user's to fix: sent back (as a DataError, which always pickles), for the
+            sent = DataError(str(err))  # parent to raise as one line
+            sent.add_note(traceback.format_exc())  # the worker's traceback, which `--debug` shows
+            conn.send((False, sent))
         except Exception:
             traceback.print_exc()
             conn.send((False, None))
@@ -62,8 +69,9 @@ def _serve(jobs: list[Callable[[], object]], conn: Connection, threads: int) -> 
 
 def run_side_by_side(jobs: list[Callable[[], object]], workers: int) -> list:
     """Run `jobs` in order in `workers` forked processes and return their results in order. Once a job fails no
-    further job starts; those running finish (their checkpoints serve the next attempt), then this raises (each
-    traceback is on stderr)."""
+    further job starts; those running finish (their checkpoints serve the next attempt), then this raises: the
+    first job's error itself when every failure is the user's to fix (`data.USER_ERRORS`: a missing or malformed
+    input), else a RuntimeError (each traceback is on stderr)."""
     threads = max(1, torch.get_num_threads() // workers)
     ctx = multiprocessing.get_context("fork")
     pool = []
@@ -73,7 +81,7 @@ def run_side_by_side(jobs: list[Callable[[], object]], workers: int) -> list:
         proc.start()
         child.close()  # the worker holds the only other end: its death reads as end of file
         pool.append((conn, proc))
-    pending, idle, busy, results, failed = list(range(len(jobs))), list(pool), {}, {}, []
+    pending, idle, busy, results, failed, errors = list(range(len(jobs))), list(pool), {}, {}, [], []
     try:
         while True:
             while idle and pending and not failed:
@@ -93,6 +101,7 @@ def run_side_by_side(jobs: list[Callable[[], object]], workers: int) -> list:
                 idle.append((conn, proc))
                 if not succeeded:
                     failed.append(f"job {i + 1}")
+                    errors.append(results.pop(i))
     finally:
         for conn, proc in pool:
             if conn in busy:  # only when this process itself was interrupted
@@ -101,6 +110,8 @@ def run_side_by_side(jobs: list[Callable[[], object]], workers: int) -> list:
                 with contextlib.suppress(OSError):  # a worker that died has closed its end
                     conn.send(None)
             proc.join()
+    if failed and len(errors) == len(failed) and all(errors):
+        raise errors[0]
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(jobs)} side-by-side runs failed ({', '.join(failed)}); "
                            f"{len(pending)} not started; the traceback of each is printed above")
