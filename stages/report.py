@@ -35,7 +35,7 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
     from xcrl_cli.report.evidence import EvidenceInputs, render_evidence
     from xcrl_cli.report.health import render_health
     from xcrl_cli.report.html_report import render_html
-    from xcrl_cli.report.inputs import merge_long_csv
+    from xcrl_cli.report.inputs import MERGED_CSVS, merge_long_csv
     from xcrl_cli.report.tables import render_report
 
     p = load(params_path)
@@ -60,8 +60,8 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
     if p.data.source == "embedded":  # the main runs are a point of the sweep only on the benchmark it rebuilds
         sweep[p.benchmark.cue_strength[p.sweep.tasks["task"][0]]] = eval_dir  # one strength for all (validated)
     with user_errors(), atomic_dir(out) as tmp:
-        for name in ("scores.csv", "scores_target_dev.csv", "representations.csv", "runs.csv"):
-            (tmp / name).write_text(merge_long_csv([eval_dir / v / name for v in variants]), encoding="utf-8")
+        for name, columns in MERGED_CSVS.items():
+            (tmp / name).write_text(merge_long_csv([eval_dir / v / name for v in variants], columns), encoding="utf-8")
         health_md, healthy = render_health(eval_dir, [sweep_dir / f"cue{c}" for c in p.sweep.cue_strengths], labels,
                                           cfg, pretrain_metrics, tmp)
         inputs = EvidenceInputs(

@@ -5,6 +5,7 @@ parquet repository (configs in its README, as facebook/xnli), a loading-script r
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import datasets
 import pytest
@@ -124,7 +125,9 @@ def test_check_reports_each_source_and_fails_on_a_script_only_repository(tmp_pat
         assert rows["hub xnli"].ok
         assert rows["hub xnli"].found == "1 configs: all_languages/test (premise, hypothesis, label)"
         assert rows["local tatoeba (parallel)"].ok
-        assert rows["local tatoeba (parallel)"].found == "2 files; tatoeba.deu-eng.deu: 1 tab-separated fields"
+        assert rows["local tatoeba (parallel)"].found == "pairs parsed: de 1"
+        assert [Path(f).name for f in rows["local tatoeba (parallel)"].opened] == ["tatoeba.deu-eng.eng",
+                                                                                  "tatoeba.deu-eng.deu"]
         assert rows["encoder encoder"].ok
         tweets = rows[f"hub tw{export}"]
         result = CliRunner().invoke(main, ["check", "--params", str(tmp_path / "params.yaml")])

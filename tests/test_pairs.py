@@ -217,7 +217,7 @@ def test_errors_name_file_and_line(raw, tmp_path):
     with pytest.raises(ValueError, match=rf"translations.jsonl:{n}: id 'nope' is not in train.jsonl"):
         build_pairs(raw, tmp_path / "out", "sent", PairsConfig())
     (raw / "sent" / "train.jsonl").write_text('{"id": "a"}\n{not json\n')
-    with pytest.raises(ValueError, match=r"train.jsonl:1: missing fields"):
+    with pytest.raises(ValueError, match=r"train.jsonl:1: missing key"):
         build_pairs(raw, tmp_path / "out", "sent", PairsConfig())
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -328,22 +329,20 @@ def _evaluation(variants, tasks, skill: dict[str, float], folder, rng) -> None:
         write_results(results, folder / v)
 
 
-@pytest.fixture(scope="module")
-def stage_run(tmp_path_factory):
+def stage_inputs(root: Path) -> list[str]:
+    """Everything the `report` stage reads, hand-made under `root` (evaluations, sweep, meta.json, params,
+    pretraining metrics); returns the stage's arguments but --out."""
     import yaml
-    from click.testing import CliRunner
     from conftest import ROOT
 
-    from xcrl_cli.cli import main
-
-    root = tmp_path_factory.mktemp("stage")
     rng = np.random.default_rng(0)
     skill = {"erm": 0.4, "proposed": 0.8}
     _evaluation(skill, STAGE_TASKS, skill, root / "eval", rng)
     _evaluation(skill, ["mldoc"], skill, root / "sweep" / "cue0.0", rng)
     (root / "raw").mkdir()
     (root / "raw" / "meta.json").write_text(json.dumps(
-        {"languages": list(STAGE_LANGS), "tasks": {t: {"labels": list(range(k))} for t, k in STAGE_TASKS.items()}}))
+        {"source_lang": "en", "languages": list(STAGE_LANGS),
+         "tasks": {t: {"labels": list(range(k))} for t, k in STAGE_TASKS.items()}}))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"].update(languages=list(STAGE_LANGS), low_resource=["sw"], tasks=list(STAGE_TASKS))
     params["train"]["seeds"] = list(STAGE_SEEDS)
@@ -355,8 +354,18 @@ def stage_run(tmp_path_factory):
                             paper_rows={v: params["report"]["paper_rows"][v] for v in skill})
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / "pretrain.json").write_text(json.dumps({"retrieval": {"de": 0.9, "sw": 0.6}}))
-    args = ["report", "--params", str(root / "params.yaml"), "--eval-dir", str(root / "eval"), "--sweep-dir",
+    return ["report", "--params", str(root / "params.yaml"), "--eval-dir", str(root / "eval"), "--sweep-dir",
             str(root / "sweep"), "--raw", str(root / "raw"), "--pretrain-metrics", str(root / "pretrain.json")]
+
+
+@pytest.fixture(scope="module")
+def stage_run(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from xcrl_cli.cli import main
+
+    root = tmp_path_factory.mktemp("stage")
+    args = stage_inputs(root)
     for out, extra in (("out", []), ("no_pretrain", ["--pretrain-metrics", str(root / "absent.json")])):
         result = CliRunner().invoke(main, [*args, *extra, "--out", str(root / out)])
         assert result.exit_code == 0, result.output

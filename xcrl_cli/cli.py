@@ -60,9 +60,12 @@ def preset(name: str, params_path: str, show_plan: bool, throughput: str | None)
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--preset", "preset_name", default=None, help="Check params.yaml with this preset applied.")
-def check(params_path: str, preset_name: str | None) -> None:
+@click.option("--files", "list_files", is_flag=True, help="Also list every local file each probe opened.")
+def check(params_path: str, preset_name: str | None, list_files: bool) -> None:
     """Probe every source the params read (Hub datasets, local folders, dictionaries, encoder) in seconds; exits 1
-    when any is unusable. Run it before a long pipeline run, e.g. `xcrl check --preset paper` before `make paper`."""
+    when any is unusable. A local folder is read by the loader `download` runs, every file its layout requires
+    opened and its first lines parsed. Run it before a long pipeline run, e.g. `xcrl check --preset paper` before
+    `make paper`."""
     from rich.console import Console
     from rich.table import Table
 
@@ -77,6 +80,10 @@ def check(params_path: str, preset_name: str | None) -> None:
     for row in rows:
         table.add_row(row.source, row.found, "OK" if row.ok else f"[red]FAILED[/red]: {row.fix}")
     Console(width=200, soft_wrap=False).print(table)
+    for row in rows if list_files else ():
+        click.echo(f"{row.source}: {len(row.opened)} file(s) opened")
+        for path in row.opened:
+            click.echo(f"  {path}")
     failed = [row.source for row in rows if not row.ok]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(rows)} sources unusable: {', '.join(failed)}")

@@ -22,20 +22,68 @@ class DataError(ValueError):
     is valid. The CLI prints it as one line (exit code 2)."""
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, row) of a JSON-lines file; a malformed line is reported with its file and line number."""
-    with Path(path).open(encoding="utf-8") as f:
+# Reading a stage's inputs: a missing file, a malformed line and a row without a key the reader needs are each a
+# DataError naming the file (and line, and key) and what is valid, so every stage reports them as one line.
+
+def require_file(path: Path, stage: str = "") -> Path:
+    """`path`, which the `xcrl <stage>` command writes; missing, a DataError saying so."""
+    if not Path(path).is_file():
+        writer = f"`xcrl {stage}` writes it" if stage else "an earlier stage writes it"
+        raise DataError(f"{path}: missing; {writer} (run it first, or point this stage's folder option at its "
+                        "output)")
+    return Path(path)
+
+
+def _lacking(row, keys: Sequence[str]) -> list[str]:
+    """The `keys` a JSON object lacks; a dotted key (`pair.text`) names a key of a nested object."""
+    def has(obj, key: str) -> bool:
+        head, _, rest = key.partition(".")
+        return isinstance(obj, dict) and head in obj and (not rest or has(obj[head], rest))
+    return [key for key in keys if not has(row, key)]
+
+
+def iter_jsonl(path: Path, keys: Sequence[str] = (), stage: str = "") -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a JSON-lines file that `xcrl <stage>` writes, each row an object holding `keys`."""
+    with require_file(path, stage).open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
+                row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise DataError(f"{path}:{lineno}: not valid JSON ({err.msg}); expected one object per line") from None
+            missing = _lacking(row, keys)
+            if missing:
+                raise DataError(f"{path}:{lineno}: missing key(s) {missing}; a row needs {list(keys)}")
+            yield lineno, row
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [row for _, row in iter_jsonl(path)]
+def read_jsonl(path: Path, keys: Sequence[str] = (), stage: str = "") -> list[dict]:
+    return [row for _, row in iter_jsonl(path, keys, stage)]
+
+
+def read_json(path: Path, keys: Sequence[str] = (), stage: str = "") -> dict:
+    """The JSON object in a file that `xcrl <stage>` writes, holding `keys`."""
+    try:
+        obj = json.loads(require_file(path, stage).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); expected one JSON object") from None
+    missing = _lacking(obj, keys)
+    if missing:
+        raise DataError(f"{path}: missing key(s) {missing}; expected an object with {list(keys)}")
+    return obj
+
+
+def iter_csv(path: Path, columns: Sequence[str], stage: str = "") -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, {column: value}) of a CSV file with a header that `xcrl <stage>` writes, naming `columns`."""
+    with require_file(path, stage).open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in columns if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DataError(f"{path}:1: header {reader.fieldnames} lacks the column(s) {missing}; expected a "
+                            f"header naming {list(columns)}")
+        for line, row in enumerate(reader, start=2):
+            yield line, row
 
 
 def dumps_jsonl(rows: Iterable[dict]) -> str:

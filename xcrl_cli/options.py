@@ -15,9 +15,8 @@ from typing import Iterator
 
 import click
 
-from .config import ConfigError, Params, load_params
-from .data.corpora.schema import DatasetUnavailable
-from .io import DataError
+from .config import Params, load_params
+from .data import USER_ERRORS
 
 params_option = click.option(
     "--params",
@@ -82,7 +81,7 @@ def debug() -> bool:
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except (ConfigError, DataError, DatasetUnavailable, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         if debug():
             raise
         raise UserError(err) from None

@@ -1,19 +1,20 @@
 """`xcrl check`: every source the current params read, probed in seconds before a long run depends on it.
 
 Hub datasets: the repository's metadata, then the first row of one split of every config the run reads, streamed
-through `datasets` (a loading-script repository through its parquet export). Local folders: opened and the first
-line of their first data file parsed. The MUSE dictionary URL: one file looked up. The encoder: its config and
-tokenizer loaded. All probes run side by side, each bounded in time, so an unreachable Hub costs one timeout in all.
+through `datasets` (a loading-script repository through its parquet export). Local folders (and the dictionaries'):
+read by the loader `download` runs (`sources.read_task`, `read_parallel`, `read_dictionaries`), sampled: every file
+the dataset's layout requires is opened and its first `SAMPLE_LINES` lines parsed, so a wrong layout fails with the
+loader's own message and files beside the layout are ignored, as `download` ignores them. The MUSE dictionary URL:
+one file looked up. The encoder: its config and tokenizer loaded. All probes run side by side, each bounded in time,
+so an unreachable Hub costs one timeout in all; each row lists the local files its probe opened.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..config import Params
 from ..config.languages import LANGUAGE_NAMES
@@ -21,9 +22,12 @@ from .corpora import hub as hf
 from .corpora import pawsx, sentiment, xnli
 from .corpora.dictionaries import HOW_TO_LOCAL as DICTIONARIES_HOW_TO_LOCAL
 from .corpora.dictionaries import _exists as dictionary_exists
-from .sources import HUB_DATASETS, UNTRANSLATED, hub_sources
+from .corpora.lines import sampled
+from .corpora.schema import SPLITS, Tally
+from .sources import HUB_DATASETS, UNTRANSLATED, hub_sources, read_dictionaries, read_parallel, read_task
 
 CHECK_TIMEOUT_S = 25.0  # per probe; they run in parallel, so about the whole command's bound too
+SAMPLE_LINES = 6  # of every local file a probe opens: a TSV's header and five rows
 PRETRAINED_HERE = "data/encoder"  # where `xcrl pretrain` writes the encoder (model.encoder's default)
 
 
@@ -33,6 +37,7 @@ class Row:
     found: str
     ok: bool
     fix: str = ""  # what to do when not ok
+    opened: tuple[str, ...] = ()  # the local files the probe opened, in order
 
 
 @dataclass(frozen=True)
@@ -71,24 +76,32 @@ def _hub_probe(key: str, name: str, repo: str, p: Params) -> str:
     return f"{len(found)} configs: " + "; ".join(found[:3]) + (" …" if len(found) > 3 else "") + note
 
 
-def _first_line(path: Path) -> str:
-    with path.open("rb") as f:
-        line = f.readline().decode("utf-8").rstrip("\r\n")
-    if path.suffix in (".json", ".jsonl"):
-        return f"a JSON object with {len(json.loads(line))} fields"
-    return f"{len(line.split(chr(9)))} tab-separated fields"
+def _task_probe(p: Params, task: str) -> str:
+    """The task read from its local folder as `download` reads it (inside `run_checks`' sampling)."""
+    data = read_task(p, task, task in p.datasets.optional)
+    rows = ", ".join(f"{split} {len(data.rows[split])}" for split in SPLITS)
+    return f"rows parsed: {rows}, translations {len(data.translations)}" + _notes(data.tally)
 
 
-def _local_probe(folder: str) -> str:
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} does not exist")
-    files = sorted(path for path in root.rglob("*") if path.is_file() and not path.name.startswith("."))
-    if not files:
-        raise FileNotFoundError(f"{root} holds no file")
-    first = files[0]
-    detail = "parquet" if first.suffix == ".parquet" else _first_line(first)
-    return f"{len(files)} files; {first.relative_to(root)}: {detail}"
+def _parallel_probe(p: Params) -> str:
+    tally = Tally()
+    corpus = read_parallel(p, tally)
+    pairs = ", ".join(f"{lang} {len(words)}" for lang, words in corpus.items())
+    return f"pairs parsed: {pairs or 'none'}" + _notes(tally, " (those languages get no pairs)")
+
+
+def _dictionaries_probe(p: Params) -> str:
+    tally = Tally()
+    words = read_dictionaries(p, tally)
+    pairs = ", ".join(f"{lang} {len(w)}" for lang, w in words.items())
+    return f"word pairs parsed: {pairs or 'none'}" + _notes(tally, " (those languages get no code-switching)")
+
+
+def _notes(tally: Tally, consequence: str = "") -> str:
+    """The languages a sampled read found absent or left out, for a row's `found`."""
+    notes = [f"absent: {', '.join(sorted(tally.absent))}{consequence}"] if tally.absent else []
+    notes += [f"not run: {lang} ({why})" for lang, why in tally.languages_not_run.items()]
+    return "".join(f"; {note}" for note in notes)
 
 
 def _dictionary_probe(url: str, p: Params) -> str:
@@ -129,13 +142,13 @@ def probes(p: Params) -> list[Probe]:
                 out.append(Probe(f"hub {spec.hub}", how_to_local,
                                  lambda k=key, n=name, r=spec.hub: _hub_probe(k, n, r, p)))
             elif spec.local is not None:
-                out.append(Probe(f"local {spec.local} ({key})", fix, lambda f=spec.local: _local_probe(f),
-                                 key in p.datasets.optional))
+                run = (lambda: _parallel_probe(p)) if key == "parallel" else (lambda k=key: _task_probe(p, k))
+                out.append(Probe(f"local {spec.local} ({key})", fix, run, key in p.datasets.optional))
             else:
                 out.append(Probe(f"datasets.{key}", fix, _raise(f"neither datasets.{key}.local nor .hub is set")))
         d = p.datasets.dictionaries
         if d.local:
-            out.append(Probe(f"local {d.local} (dictionaries)", DICTIONARIES_HOW_TO_LOCAL, lambda: _local_probe(d.local)))
+            out.append(Probe(f"local {d.local} (dictionaries)", DICTIONARIES_HOW_TO_LOCAL, lambda: _dictionaries_probe(p)))
         elif d.url:
             out.append(Probe(f"url {d.url}", DICTIONARIES_HOW_TO_LOCAL, lambda: _dictionary_probe(d.url, p)))
     encoder = p.pretrain.init if p.pretrain.init != "scratch" else p.model.encoder
@@ -155,19 +168,21 @@ def _raise(message: str) -> Callable[[], str]:
 
 
 def run_checks(p: Params, timeout_s: float = CHECK_TIMEOUT_S) -> list[Row]:
-    """One row per source, probes run side by side; a probe still running after `timeout_s` is a failure."""
+    """One row per source, probes run side by side; a probe still running after `timeout_s` is a failure. Every
+    local file a probe opens gives only its first `SAMPLE_LINES` lines, and is listed in the row's `opened`."""
     todo = probes(p)
     results: list[Row | None] = [None] * len(todo)
 
     def work(i: int, probe: Probe) -> None:
-        try:
-            results[i] = Row(probe.source, probe.run(), True)
-        except Exception as err:  # noqa: BLE001 — every failure is a row of the table, not a crash
-            if probe.optional:
-                results[i] = Row(probe.source, f"{hf.one_line(err)} (optional: its task is reported as not run)",
-                                 True)
-            else:
-                results[i] = Row(probe.source, hf.one_line(err), False, probe.fix)
+        with sampled(SAMPLE_LINES) as opened:  # a local file is opened and its first lines parsed
+            try:
+                results[i] = Row(probe.source, probe.run(), True, opened=tuple(opened))
+            except Exception as err:  # noqa: BLE001 — every failure is a row of the table, not a crash
+                if probe.optional:
+                    results[i] = Row(probe.source, f"{hf.one_line(err)} (optional: its task is reported as not run)",
+                                     True, opened=tuple(opened))
+                else:
+                    results[i] = Row(probe.source, hf.one_line(err), False, probe.fix, tuple(opened))
 
     threads = [threading.Thread(target=work, args=(i, probe), daemon=True) for i, probe in enumerate(todo)]
     for thread in threads:

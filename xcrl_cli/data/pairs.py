@@ -16,7 +16,6 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from rich.progress import track
@@ -32,7 +31,7 @@ from xcrl_cli.data.counterfactuals import (
     word_tokenizer,
 )
 from xcrl_cli.data.raw import not_run_reason, read_meta, task_dir, write_not_run
-from xcrl_cli.io import atomic_write, dumps_jsonl, iter_jsonl
+from xcrl_cli.io import DataError, atomic_write, dumps_jsonl, iter_jsonl
 
 __all__ = ["PairsConfig", "build_pairs", "describe_stats", "load_muse", "word_tokenizer", "COUNTERFACTUAL_KINDS"]
 
@@ -84,15 +83,6 @@ def load_muse(path: Path) -> dict[str, list[str]]:
     return dict(dictionary)
 
 
-def _read_jsonl(path: Path, keys: tuple[str, ...]) -> Iterator[tuple[int, dict]]:
-    """`io.iter_jsonl`, refusing a row without `keys` by file and line and naming what a valid row holds."""
-    for lineno, row in iter_jsonl(path):
-        missing = [k for k in keys if not isinstance(row, dict) or k not in row]
-        if missing:
-            raise ValueError(f"{path}:{lineno}: missing fields {missing}; a row needs {list(keys)}")
-        yield lineno, row
-
-
 def _surface(row: dict) -> Surface:
     return Surface(lang=row["lang"], text=row["text"], text_pair=row["text_pair"])
 
@@ -100,15 +90,15 @@ def _surface(row: dict) -> Surface:
 def _read_translations(path: Path, train_ids: set, languages: list[str]) -> dict[str, dict[str, Surface]]:
     """Source example id -> {target lang: translation}, languages in sorted order for deterministic draws."""
     by_id: dict[str, dict[str, Surface]] = defaultdict(dict)
-    for lineno, row in _read_jsonl(path, _TRANSLATION_KEYS):
+    for lineno, row in iter_jsonl(path, _TRANSLATION_KEYS, "download"):
         if row["id"] not in train_ids:
-            raise ValueError(f"{path}:{lineno}: id {row['id']!r} is not in train.jsonl; a translation's id must be "
-                             "the id of the source example it translates")
+            raise DataError(f"{path}:{lineno}: id {row['id']!r} is not in train.jsonl; a translation's id must be "
+                            "the id of the source example it translates")
         if row["lang"] not in languages:
-            raise ValueError(f"{path}:{lineno}: lang {row['lang']!r} is not a target language; valid: {languages}")
+            raise DataError(f"{path}:{lineno}: lang {row['lang']!r} is not a target language; valid: {languages}")
         if row["lang"] in by_id[row["id"]]:
-            raise ValueError(f"{path}:{lineno}: second translation of {row['id']!r} into {row['lang']!r}; "
-                             "expected at most one per (id, lang)")
+            raise DataError(f"{path}:{lineno}: second translation of {row['id']!r} into {row['lang']!r}; "
+                            "expected at most one per (id, lang)")
         by_id[row["id"]][row["lang"]] = _surface(row)
     return {i: dict(sorted(t.items())) for i, t in by_id.items()}
 
@@ -165,12 +155,12 @@ class _PairChooser:
 def _read_parallel(path: Path, source_lang: str, languages: list[str]) -> dict[str, list[tuple[Surface, Surface]]]:
     """The general parallel corpus: target lang -> [(source sentence, target sentence)] in file order."""
     if not path.exists():
-        raise ValueError(f"{path}: missing; a task without translations takes its pairs from the parallel corpus "
-                         "(`datasets.parallel` in params.yaml)")
+        raise DataError(f"{path}: missing; a task without translations takes its pairs from the parallel corpus "
+                        "(`datasets.parallel` in params.yaml)")
     corpus: dict[str, list[tuple[Surface, Surface]]] = defaultdict(list)
-    for lineno, row in _read_jsonl(path, _PARALLEL_KEYS):
+    for lineno, row in iter_jsonl(path, _PARALLEL_KEYS, "download"):
         if row["lang"] not in languages:
-            raise ValueError(f"{path}:{lineno}: lang {row['lang']!r} is not a target language; valid: {languages}")
+            raise DataError(f"{path}:{lineno}: lang {row['lang']!r} is not a target language; valid: {languages}")
         corpus[row["lang"]].append((Surface(source_lang, row["source"]), Surface(row["lang"], row["target"])))
     return dict(sorted(corpus.items()))
 
@@ -200,7 +190,7 @@ def _corpus_pairs(clean: dict[str, list], n: int, rng: np.random.Generator) -> l
     """n corpus pairs: languages uniformly, pairs within a language in a random order, reused only when exhausted."""
     langs = list(clean)
     if not langs:
-        raise ValueError("the parallel corpus has no clean pair in any target language; see the pairs stage metrics")
+        raise DataError("the parallel corpus has no clean pair in any target language; see the pairs stage metrics")
     orders = {lang: rng.permutation(len(clean[lang])) for lang in langs}
     used: dict[str, int] = defaultdict(int)
     out = []
@@ -271,9 +261,9 @@ def _build_train(raw: Path, parallel: Path, cfg: PairsConfig, rngs: list[np.rand
 
     Pairs are translations of the examples when the task ships them, else drawn from the parallel corpus.
     """
-    train = [row for _, row in _read_jsonl(raw / "train.jsonl", _EXAMPLE_KEYS)]
+    train = [row for _, row in iter_jsonl(raw / "train.jsonl", _EXAMPLE_KEYS, "download")]
     if not train:
-        raise ValueError(f"{raw / 'train.jsonl'}: empty; the source-language training split has no examples")
+        raise DataError(f"{raw / 'train.jsonl'}: empty; the source-language training split has no examples")
     translations_file = raw / "translations.jsonl"
     if not translations_file.exists() or translations_file.stat().st_size == 0:
         return _build_train_from_corpus(train, parallel, cfg, rngs, languages, dictionaries)
@@ -296,12 +286,12 @@ def _build_train(raw: Path, parallel: Path, cfg: PairsConfig, rngs: list[np.rand
 def _build_test(path: Path, cfg: PairsConfig, rng: np.random.Generator, source_lang: str,
                 dictionaries: dict) -> tuple[list[dict], list]:
     """One counterfactual per test example; translation_swap draws on the parallel renderings of its meaning_id."""
-    test = list(_read_jsonl(path, _EXAMPLE_KEYS))
+    test = list(iter_jsonl(path, _EXAMPLE_KEYS, "download"))
     by_meaning: dict = defaultdict(dict)
     for lineno, row in test:
         if row["lang"] in by_meaning[row["meaning_id"]]:
-            raise ValueError(f"{path}:{lineno}: meaning_id {row['meaning_id']!r} appears twice in {row['lang']!r}; "
-                             "a parallel test set holds one rendering per (meaning_id, lang)")
+            raise DataError(f"{path}:{lineno}: meaning_id {row['meaning_id']!r} appears twice in {row['lang']!r}; "
+                            "a parallel test set holds one rendering per (meaning_id, lang)")
         by_meaning[row["meaning_id"]][row["lang"]] = _surface(row)
     rows, changes = [], []
     for _, row in test:

@@ -17,19 +17,15 @@ benchmark, `parallel/train.jsonl` (English–target pairs `{id, lang, source, ta
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..io import DataError, write_json
+from ..io import DataError, read_json, write_json
 
 NOT_RUN = "not_run.json"
 
 
 def read_meta(raw_dir: Path) -> dict:
-    path = Path(raw_dir) / "meta.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: missing; run `xcrl download` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(Path(raw_dir) / "meta.json", ("source_lang", "languages", "tasks"), "download")
 
 
 def task_meta(meta: dict, task: str, raw_dir: Path) -> dict:

@@ -41,11 +41,12 @@ def _loaders(p: Params) -> dict[str, Callable[[list[str]], TaskData]]:
     }
 
 
-def _read_task(load: Callable[[list[str]], TaskData], languages: list[str], source_lang: str,
-               optional: bool) -> TaskData:
-    """`load(languages)`. In an optional dataset a language whose own file is missing or empty is left out (the
+def read_task(p: Params, task: str, optional: bool) -> TaskData:
+    """Task `task` in data.languages, read by its loader from its local folder or the Hub (what `download` reads,
+    and `xcrl check` samples). In an optional dataset a language whose own file is missing or empty is left out (the
     dataset is read again without it) and recorded in the tally as not run; not the source language, without which
     the task cannot train: its error stands, and makes the whole task not run."""
+    load, languages, source_lang = _loaders(p)[task], list(p.data.languages), p.data.source_lang
     not_run: dict[str, str] = {}
     while True:
         try:
@@ -57,6 +58,18 @@ def _read_task(load: Callable[[list[str]], TaskData], languages: list[str], sour
             continue
         data.tally.languages_not_run.update(not_run)
         return data
+
+
+def read_parallel(p: Params, tally: Tally) -> dict[str, list[tuple[str, str]]]:
+    """The parallel corpus's pairs for every target language it has, counted in `tally` (its local folder wins)."""
+    d = p.datasets.parallel
+    return parallel.load(_path(d.local), d.hub, p.data.source_lang, p.data.targets, d.max_pairs, tally)
+
+
+def read_dictionaries(p: Params, tally: Tally) -> dict[str, list[tuple[str, str]]]:
+    """The MUSE word pairs for every target language that has a dictionary, counted in `tally`."""
+    d = p.datasets.dictionaries
+    return dictionaries.load(_path(d.local), d.url, p.data.source_lang, p.data.targets, tally)
 
 
 def _tested(data: TaskData, source_lang: str) -> list[str]:
@@ -116,7 +129,7 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
     empty. Every Hub source is probed before anything is downloaded, so an unreachable one fails in seconds, not
     after the others' downloads; any error the Hub gives while reading is the same one-line DatasetUnavailable.
     """
-    loaders, loaded, not_run, boms = _loaders(p), {}, {}, {}
+    loaded, not_run, boms = {}, {}, {}
     for source in hub_sources(p, tasks):
         if source.key not in optional:
             hf.probe(source.repo, source.name, source.how_to_local)
@@ -125,8 +138,7 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
         hub_errors = hf.unavailable(*HUB_DATASETS[task]) if task in HUB_DATASETS else contextlib.nullcontext()
         try:
             with hub_errors, bom_log() as boms[task]:
-                loaded[task] = _read_task(loaders[task], list(p.data.languages), p.data.source_lang,
-                                          task in optional)
+                loaded[task] = read_task(p, task, task in optional)
         except DatasetUnavailable as err:
             if task not in optional:
                 raise
@@ -149,8 +161,7 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
     if any(not t.translations for t in loaded.values()):
         echo("reading the parallel corpus ...")
         with hf.unavailable(*HUB_DATASETS["parallel"]), bom_log() as boms["parallel"]:
-            corpus = parallel.load(_path(d.parallel.local), d.parallel.hub, p.data.source_lang, targets,
-                                   d.parallel.max_pairs, tallies.setdefault("parallel", Tally()))
+            corpus = read_parallel(p, tallies.setdefault("parallel", Tally()))
         needed = {task: sorted(set(langs) - set(corpus)) for task, langs in tested.items()
                   if not loaded[task].translations}
         lacking = sorted({lang for langs in needed.values() for lang in langs})
@@ -162,8 +173,7 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
     if d.dictionaries.url or d.dictionaries.local:
         echo("reading the MUSE dictionaries ...")
         with bom_log() as boms["dictionaries"]:
-            words = dictionaries.load(_path(d.dictionaries.local), d.dictionaries.url, p.data.source_lang, targets,
-                                      tallies.setdefault("dictionaries", Tally()))
+            words = read_dictionaries(p, tallies.setdefault("dictionaries", Tally()))
     return RealData(loaded, not_run, corpus, words, tallies, {k: v for k, v in boms.items() if k not in not_run})
 
 

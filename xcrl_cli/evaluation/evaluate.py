@@ -13,7 +13,6 @@ mean over target languages): how much of pretraining's alignment fine-tuning on 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 
 from ..config import EvaluateConfig, ModelConfig, Params, Variant
 from ..data.raw import draw_of, is_not_run, read_meta, task_dir, task_meta
-from ..io import atomic_dir, dumps_csv, dumps_jsonl, read_jsonl
+from ..io import atomic_dir, dumps_csv, dumps_jsonl, read_json, read_jsonl
 from ..model.model import XcrlModel, load_encoder
 from ..model.pretrain import heldout_retrieval, read_parallel
 from ..progress import progress_bar
@@ -53,9 +52,14 @@ class RunResult:
     oracle_stored: bool = True  # False: the run selected oracle weights but did not store them
 
 
-def load_run(run_dir: Path, n_labels: int, n_languages: int) -> XcrlModel:
-    """Rebuild a trained model from its resolved config and load its source-dev-selected weights."""
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+# What evaluation reads of a trained run's files (`xcrl train` writes them) and of a test set (`xcrl download`).
+RUN_CONFIG_KEYS = ("model.encoder", "variant_config", "train.device")
+SUMMARY_KEYS = ("source_dev_accuracy", "selection")
+TEST_KEYS = ("id", "lang", "label", "meaning_id")
+
+
+def load_run(run_dir: Path, config: dict, n_labels: int, n_languages: int) -> XcrlModel:
+    """Rebuild a trained model from its resolved config (config.json) and load its source-dev-selected weights."""
     model_cfg = ModelConfig(**config["model"])
     variant = Variant(**config["variant_config"])
     model = XcrlModel(load_encoder(model_cfg.encoder), model_cfg, variant, n_labels, n_languages)
@@ -136,14 +140,14 @@ def evaluate_run(
     meta = read_meta(raw_dir)
     lang_index = {lang: i for i, lang in enumerate(meta["languages"])}
     n_labels = len(task_meta(meta, task, raw_dir)["labels"])
-    config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    device = resolve_device(config["train"]["device"])
-    model = load_run(run_dir, n_labels, len(lang_index)).to(device)
-    pad_id = model.encoder.config.pad_token_id
     draw = draw_of(meta, task, key["seed"], raw_dir)  # the replicate's own draw of the task data, if it has one
     tokens_dir, raw_task = task_dir(tokens_dir, task, draw), task_dir(raw_dir, task, draw)
-
-    test_rows = read_jsonl(raw_task / "test.jsonl")
+    config = read_json(run_dir / "config.json", RUN_CONFIG_KEYS, "train")  # every input read before the model
+    summary = read_json(run_dir / "summary.json", SUMMARY_KEYS, "train")
+    test_rows = read_jsonl(raw_task / "test.jsonl", TEST_KEYS, "download")
+    device = resolve_device(config["train"]["device"])
+    model = load_run(run_dir, config, n_labels, len(lang_index)).to(device)
+    pad_id = model.encoder.config.pad_token_id
     pred, test_ids, spaces = _predict(model, tokens_dir, "test", lang_index, batch_size, pad_id)
     if test_ids != [r["id"] for r in test_rows]:
         raise ValueError(f"{tokens_dir / 'test'}: its ids differ from {raw_task / 'test.jsonl'}'s; "
@@ -151,7 +155,6 @@ def evaluate_run(
     pred_cf, cf_ids, _ = _predict(model, tokens_dir, "test_cf", lang_index, batch_size, pad_id)
     pred_of_x = _matched(pred, test_ids, cf_ids)
 
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     result = RunResult(run={**key, "source_dev_accuracy": summary["source_dev_accuracy"],
                             "flags": "; ".join(summary.get("flags", []))})
     result.scores = _score_rows(key, test_rows, pred, n_labels)
@@ -165,7 +168,7 @@ def evaluate_run(
     if has_split(tokens_dir, "test_nocue"):
         pred_nocue, nocue_ids, _ = _predict(model, tokens_dir, "test_nocue", lang_index, batch_size, pad_id)
         flips = 1.0 - counterfactual_consistency(_matched(pred, test_ids, nocue_ids), pred_nocue)
-        nocue_rows = read_jsonl(raw_task / "test_nocue.jsonl")
+        nocue_rows = read_jsonl(raw_task / "test_nocue.jsonl", TEST_KEYS, "download")
         if nocue_ids != [r["id"] for r in nocue_rows]:
             raise ValueError(f"{tokens_dir / 'test_nocue'}: its ids differ from "
                              f"{raw_task / 'test_nocue.jsonl'}'s; the tokenised data is stale, run `xcrl tokenise`")

@@ -46,6 +46,8 @@ from scipy import stats
 
 from xcrl_cli.io import read_jsonl
 
+from .columns import PREDICTION_KEYS
+
 METRICS = ("accuracy", "f1", "macro_f1")
 AVERAGE = "average"
 # What a comparison's interval counted: each replicate's own draw (draw, seed and examples), the seeds and a shared
@@ -120,7 +122,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 def read_predictions(paths: Iterable[Path]) -> list[dict]:
     """The rows of several `predictions.jsonl` files (one per variant), in file order."""
-    return [row for path in paths for row in read_jsonl(Path(path))]
+    return [row for path in paths for row in read_jsonl(Path(path), PREDICTION_KEYS, "evaluate")]
 
 
 def _check_tasks(task_metric: Mapping[str, str], n_labels: Mapping[str, int]) -> None:

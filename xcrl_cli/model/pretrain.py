@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..config import ConfigError, PretrainConfig
-from ..io import atomic_dir, iter_jsonl
+from ..io import atomic_dir, read_jsonl
 from ..progress import progress_bar
 
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..4
@@ -39,13 +39,7 @@ def read_parallel(corpus_dir: Path, split: str) -> list[dict]:
     path = Path(corpus_dir) / "parallel" / f"{split}.jsonl"
     if not path.exists():
         return []
-    rows = []
-    for lineno, row in iter_jsonl(path):
-        missing = {"lang", "source", "target"} - row.keys()
-        if missing:
-            raise ValueError(f"{path}:{lineno}: missing {sorted(missing)}; a parallel row holds lang, source, target")
-        rows.append(row)
-    return rows
+    return read_jsonl(path, ("lang", "source", "target"), "download")
 
 
 def train_tokenizer(lines: list[str], vocab_size: int, max_length: int):

@@ -14,7 +14,6 @@ benchmark knows its ground truth, so the report adds, each as a section of repor
 
 from __future__ import annotations
 
-import csv
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +26,7 @@ from ..config import SignificanceParams
 from ..evaluation.chance import GoldLabels, gold_labels, reference_cells
 from ..evaluation.columns import CF_COLUMNS, ORACLE_NOT_STORED, REPR_COLUMNS, SCORE_COLUMNS
 from ..evaluation.significance import AVERAGE, OWN_DRAWS, Comparison, compare, read_predictions
-from ..io import atomic_write, dumps_csv
+from ..io import atomic_write, dumps_csv, iter_csv
 from .cells import Stat, repr_per_seed, task_cells, task_per_seed
 from .claims import (Claim, adjusted, bucket, claim_verdict, cue_claims, difference_text, is_shared, over,
                      performance_claims, table4_claims, value_resampling)
@@ -218,12 +217,8 @@ def probes(reps, cfg, labels: GoldLabels, out_dir: Path) -> tuple[str, dict]:
 
 # --- counterfactuals ---------------------------------------------------------------------------------------------
 def _read_counterfactuals(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != CF_COLUMNS:
-            raise ValueError(f"{path}: header {reader.fieldnames} is not the expected {list(CF_COLUMNS)}")
-        return [{**r, "seed": int(r["seed"]), "chrf": float(r["chrf"]), "consistent": int(r["consistent"])}
-                for r in reader]
+    return [{**r, "seed": int(r["seed"]), "chrf": float(r["chrf"]), "consistent": int(r["consistent"])}
+            for _, r in iter_csv(path, CF_COLUMNS, "evaluate")]
 
 
 def _per_seed_rate(rows: list[dict]) -> Stat | None:

@@ -23,7 +23,6 @@ is null, and so is a check that needs it.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..evaluation.chance import GoldLabels
 from ..evaluation.columns import REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
-from ..io import write_json
+from ..io import iter_csv, write_json
 from .cells import ReportConfig, task_per_seed
 from .inputs import ReportError, read_long
 
@@ -95,11 +94,7 @@ def _runs(folders: Sequence[Path]) -> list[dict]:
     rows = []
     for folder in folders:
         for path in sorted(Path(folder).glob("*/runs.csv")):
-            with open(path, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                if tuple(reader.fieldnames or ()) != RUN_COLUMNS:
-                    raise ReportError(f"{path}: header {reader.fieldnames} is not the expected {list(RUN_COLUMNS)}")
-                rows += list(reader)
+            rows += [row for _, row in iter_csv(path, RUN_COLUMNS, "evaluate")]
     return rows
 
 

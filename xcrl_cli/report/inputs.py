@@ -6,36 +6,34 @@ Every input is checked as it is read, so a malformed file fails naming the file,
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
+from ..evaluation.columns import REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
+from ..io import DataError, iter_csv, require_file
+
 PUBLISHED_VALUES = Path(__file__).with_name("published_values.yaml")
 PAPER_TABLES = ("table2", "table3", "table4")
 
 
-class ReportError(ValueError):
+class ReportError(DataError):
     """An input the report cannot use; the message names the file, the column or variant, and what is valid."""
 
 
 def read_long(path: Path, columns: tuple[str, ...]) -> dict[tuple, float]:
     """Index a long CSV by its key columns; values must be fractions, since every metric here is a rate."""
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != columns:
-            raise ReportError(f"{path}: header {reader.fieldnames} is not the expected {list(columns)}")
-        table = {}
-        for line, rec in enumerate(reader, start=2):
-            try:
-                seed, value = int(rec["seed"]), float(rec["value"])
-            except ValueError:
-                raise ReportError(f"{path}:{line}: seed must be an int and value a float, got {rec}") from None
-            if not 0.0 <= value <= 1.0:
-                raise ReportError(f"{path}:{line}: column 'value' = {value} is not a fraction in [0, 1]")
-            key = (rec[columns[0]], rec[columns[1]], seed, rec[columns[3]], rec[columns[4]])
-            table[key] = value
+    table = {}
+    for line, rec in iter_csv(path, columns, "evaluate"):
+        try:
+            seed, value = int(rec["seed"]), float(rec["value"])
+        except ValueError:
+            raise ReportError(f"{path}:{line}: seed must be an int and value a float, got {rec}") from None
+        if not 0.0 <= value <= 1.0:
+            raise ReportError(f"{path}:{line}: column 'value' = {value} is not a fraction in [0, 1]")
+        key = (rec[columns[0]], rec[columns[1]], seed, rec[columns[3]], rec[columns[4]])
+        table[key] = value
     return table
 
 
@@ -63,15 +61,21 @@ def read_flags(runs_csv: Path | None) -> dict[tuple, str]:
     """(variant, task, seed) -> the reasons training flagged it, from evaluate's runs.csv; none without the file."""
     if runs_csv is None or not Path(runs_csv).exists():
         return {}
-    with open(runs_csv, newline="", encoding="utf-8") as f:
-        return {(r["variant"], r["task"], int(r["seed"])): r["flags"] for r in csv.DictReader(f) if r["flags"]}
+    return {(r["variant"], r["task"], int(r["seed"])): r["flags"]
+            for _, r in iter_csv(runs_csv, ("variant", "task", "seed", "flags"), "evaluate") if r["flags"]}
 
 
-def merge_long_csv(paths: Sequence[Path]) -> str:
-    """Concatenate long-format CSVs (one per variant) that share one header."""
-    texts = [Path(p).read_text(encoding="utf-8").splitlines(keepends=True) for p in paths]
-    header = texts[0][0]
+# The CSVs of every variant's evaluation that the report merges into one each, with their columns.
+MERGED_CSVS = {"scores.csv": SCORE_COLUMNS, "scores_target_dev.csv": SCORE_COLUMNS,
+               "representations.csv": REPR_COLUMNS, "runs.csv": RUN_COLUMNS}
+
+
+def merge_long_csv(paths: Sequence[Path], columns: Sequence[str]) -> str:
+    """Concatenate long-format CSVs (one per variant) whose header names `columns`."""
+    header = ",".join(columns) + "\n"
+    texts = [require_file(p, "evaluate").read_text(encoding="utf-8").splitlines(keepends=True) for p in paths]
     for path, lines in zip(paths, texts):
-        if lines[0] != header:
-            raise ReportError(f"{path}: header {lines[0].strip()!r} differs from {header.strip()!r}")
+        if lines[:1] != [header]:
+            raise ReportError(f"{path}:1: header {''.join(lines[:1]).strip()!r} is not the expected "
+                              f"{header.strip()!r}")
     return header + "".join(line for lines in texts for line in lines[1:])

@@ -15,11 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import json
-
 import numpy as np
 import torch
 
+from ..io import read_json
 from .batches import Encoded
 from .inference import infer
 from .tokens import has_split, load_eval_set
@@ -88,7 +87,7 @@ def unstored(selection: dict[str, dict]) -> list[str]:
 def selected_weights(run_dir: Path, criterion: str) -> Path | None:
     """The weights file a criterion selected in a saved run (the honest file where both chose one step); None when
     the run has no such criterion (a task without target-language dev sets) or did not store its weights."""
-    selection = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))["selection"]
+    selection = read_json(Path(run_dir) / "summary.json", ("selection",), "train")["selection"]
     if criterion not in selection or criterion in unstored(selection):
         return None
     own = Path(run_dir) / CRITERIA[criterion][1]

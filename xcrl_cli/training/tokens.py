@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..data.raw import read_meta, task_dir, task_meta
-from ..io import atomic_dir, iter_jsonl
+from ..io import DataError, atomic_dir, iter_jsonl
 from .batches import Encoded, TrainSet, check_not_empty, tokenise
 
 # A training row's sequences, by column prefix, and where each lies in a pairs-file row.
@@ -32,8 +32,8 @@ def _flat_train_rows(rows: list[dict], path: Path) -> list[dict]:
     """One flat record per example: id, label and, per segment, its text, text pair and language."""
     anchored = sum("anchor" in r["pair"] for r in rows)
     if anchored not in (0, len(rows)):
-        raise ValueError(f"{path}: {anchored} of {len(rows)} pairs have an `anchor`; a task's pairs come "
-                         "either all from translations (no anchor) or all from a parallel corpus (an anchor each)")
+        raise DataError(f"{path}: {anchored} of {len(rows)} pairs have an `anchor`; a task's pairs come "
+                        "either all from translations (no anchor) or all from a parallel corpus (an anchor each)")
     names = [n for n in TRAIN_SEGMENTS if n != "anchor" or anchored]
     flat = []
     for r in rows:
@@ -75,16 +75,22 @@ def _tokenise_columns(batch: dict, tokenizer, max_length: int, prefixes: list[st
     return out
 
 
-def _checked_rows(path: Path, labels: list[str], labelled: bool = True) -> list[dict]:
-    """The rows of a JSON-lines split, refusing an empty split and a label outside the task's label set."""
+EVAL_KEYS = ("id", "lang", "text")  # what a dev, test or counterfactual row needs; a labelled one its label too
+LABELLED_KEYS = (*EVAL_KEYS, "label")
+TRAIN_KEYS = ("id", "label", "lang", "text", "pair.lang", "pair.text", "counterfactual.lang", "counterfactual.text")
+
+
+def _checked_rows(path: Path, labels: list[str], keys: tuple[str, ...], stage: str) -> list[dict]:
+    """The rows of a JSON-lines split that `xcrl <stage>` writes, each holding `keys`, refusing an empty split and a
+    label outside the task's label set."""
     rows = []
-    for lineno, row in iter_jsonl(path):
-        if labelled and row.get("label") not in range(len(labels)):
-            raise ValueError(f"{path}:{lineno}: label {row.get('label')!r} is not one of the task's labels "
-                             f"0..{len(labels) - 1} ({', '.join(labels)})")
+    for lineno, row in iter_jsonl(path, keys, stage):
+        if "label" in keys and row["label"] not in range(len(labels)):
+            raise DataError(f"{path}:{lineno}: label {row['label']!r} is not one of the task's labels "
+                            f"0..{len(labels) - 1} ({', '.join(labels)})")
         rows.append(row)
     if not rows:
-        raise ValueError(f"{path}: empty split; `download` and `pairs` write at least one example per split")
+        raise DataError(f"{path}: empty split; `download` and `pairs` write at least one example per split")
     return rows
 
 
@@ -127,26 +133,26 @@ def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str,
     from datasets import DatasetDict
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    signature = tokenizer_signature(tokenizer_dir)
     labels = task_meta(read_meta(raw_dir), task, raw_dir)["labels"]
     raw_task, pairs_task = task_dir(raw_dir, task, draw), task_dir(pairs_dir, task, draw)
     train_path = pairs_task / "train.jsonl"
-    train_rows = _flat_train_rows(_checked_rows(train_path, labels), train_path)
+    train_rows = _flat_train_rows(_checked_rows(train_path, labels, TRAIN_KEYS, "pairs"), train_path)
     prefixes = [c[: -len("text")] for c in train_rows[0] if c.endswith("_text")]
     dev_path = raw_task / "dev.jsonl"
-    dev_rows = _checked_rows(dev_path, labels)
+    dev_rows = _checked_rows(dev_path, labels, LABELLED_KEYS, "download")
     dev = [r for r in dev_rows if r["lang"] == source_lang]
     if not dev:
-        raise ValueError(f"{dev_path}: no {source_lang!r} rows; the source-language dev set selects the checkpoint")
+        raise DataError(f"{dev_path}: no {source_lang!r} rows; the source-language dev set selects the checkpoint")
     test_path, cf_path = raw_task / "test.jsonl", pairs_task / "test_cf.jsonl"
     evals = {"dev": (dev, dev_path),
              "dev_targets": ([r for r in dev_rows if r["lang"] != source_lang], dev_path),
-             "test": (_checked_rows(test_path, labels), test_path),
-             "test_cf": (_checked_rows(cf_path, labels, labelled=False), cf_path)}
+             "test": (_checked_rows(test_path, labels, LABELLED_KEYS, "download"), test_path),
+             "test_cf": (_checked_rows(cf_path, labels, EVAL_KEYS, "pairs"), cf_path)}
     nocue_path = raw_task / "test_nocue.jsonl"
     if nocue_path.exists():
-        evals["test_nocue"] = (_checked_rows(nocue_path, labels), nocue_path)
+        evals["test_nocue"] = (_checked_rows(nocue_path, labels, LABELLED_KEYS, "download"), nocue_path)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)  # the inputs first: a malformed one fails at once
+    signature = tokenizer_signature(tokenizer_dir)
     splits = {"train": _tokenised(train_rows, prefixes, tokenizer, max_length, signature, train_path)}
     for name, (rows, path) in evals.items():
         if rows:  # only a dataset without target-language dev sets has an empty dev_targets: no oracle selection
@@ -185,8 +191,8 @@ def column(ds, name: str, lang_index: dict[str, int], lang_column: str) -> Encod
     langs = ds.data.column(lang_column).to_pylist()
     unknown = sorted(set(langs) - set(lang_index))
     if unknown:
-        raise ValueError(f"{ds.cache_files[0]['filename'] if ds.cache_files else name}: languages {unknown} are not "
-                         f"in data/raw/meta.json's languages {sorted(lang_index)}")
+        raise DataError(f"{ds.cache_files[0]['filename'] if ds.cache_files else name}: languages {unknown} are not "
+                        f"in data/raw/meta.json's languages {sorted(lang_index)}")
     return Encoded(flat=arr.values.to_numpy(), offsets=arr.offsets.to_numpy().astype(np.int64),
                    langs=np.array([lang_index[x] for x in langs], dtype=np.int64), types=types)
 

@@ -34,6 +34,9 @@ from multiprocessing.connection import Connection, wait
 
 import torch
 
+from ..data import USER_ERRORS
+from ..io import DataError
+
 # Read by OpenBLAS, OpenMP and MKL when they load.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _lock = None  # in a worker, the lock every worker of its pool shares (`one_at_a_time`)
@@ -120,6 +123,10 @@ def _serve(jobs: Sequence[Callable[[], object]], conn: Connection, worker: Worke
         gc.freeze()
         try:
             conn.send((True, jobs[i]()))
+        except USER_ERRORS as err:  # the user's to fix: sent back (as a DataError, which always pickles), for the
+            sent = DataError(str(err))  # parent to raise as one line
+            sent.add_note(traceback.format_exc())  # the worker's traceback, which `--debug` shows
+            conn.send((False, sent))
         except Exception:
             traceback.print_exc()
             conn.send((False, None))
@@ -128,11 +135,13 @@ def _serve(jobs: Sequence[Callable[[], object]], conn: Connection, worker: Worke
 def run_pool(jobs: Sequence[Callable[[], object]], workers: Sequence[Worker],
              names: Sequence[str] | None = None) -> list:
     """Run `jobs` in order on `workers` (spawned when pinned to GPUs, else forked) and return their results in order;
-    raise `RunsFailed` naming each failed job (`names`, default "job N") once those still running have finished."""
+    raise `RunsFailed` naming each failed job (`names`, default "job N") once those still running have finished, or
+    the first job's error itself when every failure is the user's to fix (`data.USER_ERRORS`: a missing or malformed
+    input)."""
     names = names or [f"job {i + 1}" for i in range(len(jobs))]
     ctx = multiprocessing.get_context("spawn" if any(w.gpu is not None for w in workers) else "fork")
     lock = ctx.Lock()
-    pool, busy, results, failed, pending = [], {}, {}, [], list(range(len(jobs)))
+    pool, busy, results, failed, errors, pending = [], {}, {}, [], [], list(range(len(jobs)))
     try:
         for worker in workers[:len(jobs)]:
             conn, child = ctx.Pipe()
@@ -159,6 +168,7 @@ def run_pool(jobs: Sequence[Callable[[], object]], workers: Sequence[Worker],
                 idle.append((conn, proc))
                 if not succeeded:
                     failed.append((names[i], ""))
+                    errors.append(results.pop(i))
     finally:
         for conn, proc in pool:
             if conn in busy:  # only when this process itself was interrupted
@@ -167,6 +177,8 @@ def run_pool(jobs: Sequence[Callable[[], object]], workers: Sequence[Worker],
                 with contextlib.suppress(OSError):  # a worker that died has closed its end
                     conn.send(None)
             proc.join()
+    if failed and len(errors) == len(failed) and all(errors):
+        raise errors[0]
     if failed:
         raised = "; the traceback of each run that raised is printed above" if any(not how for _, how in failed) else ""
         raise RunsFailed(f"{len(failed)} of {len(jobs)} runs failed ({', '.join(name + how for name, how in failed)}); "

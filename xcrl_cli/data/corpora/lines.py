@@ -4,6 +4,9 @@ A decode error from Python names neither the file nor the line, and decoding wit
 change the text a model sees, so each line is decoded on its own and a bad one is reported by file and line number.
 A UTF-8 byte order mark (which Windows editors write) is no part of the first line's text: it is removed, as
 `utf-8-sig` does, and the file is recorded in the `bom_log` open around the read, so `download` can count it.
+
+Inside a `sampled` block every file is read only up to a few lines, and recorded: `xcrl check` runs the very loaders
+`download` runs so, opening the files a dataset's layout requires and parsing their first rows in seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .schema import DatasetUnavailable
 
 BOM = b"\xef\xbb\xbf"
 _BOM_FILES: ContextVar[list[str] | None] = ContextVar("bom_files", default=None)
+_SAMPLE: ContextVar[tuple[int, list[str]] | None] = ContextVar("sample", default=None)  # (lines per file, opened)
 
 
 @contextlib.contextmanager
@@ -38,10 +42,29 @@ def record_bom(path: Path | str) -> None:
         files.append(str(path))
 
 
+@contextlib.contextmanager
+def sampled(lines: int) -> Iterator[list[str]]:
+    """Inside the block, `read_lines` gives only the first `lines` lines of each file, and the files it opens are
+    collected (each once, in opening order) in the list yielded."""
+    opened: list[str] = []
+    token = _SAMPLE.set((lines, opened))
+    try:
+        yield opened
+    finally:
+        _SAMPLE.reset(token)
+
+
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number from 1, line without its line ending, LF or CRLF) for each line of the UTF-8 file `path`."""
+    """(line number from 1, line without its line ending, LF or CRLF) for each line of the UTF-8 file `path` (its
+    first lines only inside a `sampled` block)."""
+    sample = _SAMPLE.get()
+    limit = sample[0] if sample else None
     with open(path, "rb") as handle:
+        if sample and str(path) not in sample[1]:
+            sample[1].append(str(path))
         for number, raw in enumerate(handle, start=1):
+            if limit is not None and number > limit:
+                break
             if number == 1 and raw.startswith(BOM):
                 raw = raw[len(BOM):]
                 record_bom(path)
