@@ -84,7 +84,8 @@ def _as_evaluate_runs_it(run: Path) -> tuple[torch.Tensor, dict[str, torch.Tenso
     """Logits and spaces of the run on its tokenised test split, loaded and run as `evaluate` does."""
     meta = json.loads((_root(run) / "raw" / "meta.json").read_text())
     lang_index = {lang: i for i, lang in enumerate(meta["languages"])}
-    model = load_run(run, len(meta["tasks"][TASK]["labels"]), len(lang_index))
+    model = load_run(run, json.loads((run / "config.json").read_text()), len(meta["tasks"][TASK]["labels"]),
+                     len(lang_index))
     enc, _, _ = load_eval_set(_root(run) / "tokens" / TASK, "test", lang_index)
     return infer(model, enc, 128, model.encoder.config.pad_token_id)
 

@@ -18,18 +18,20 @@ from pathlib import Path
 
 from ..config import ModelConfig, Variant
 from ..data.raw import read_meta, task_meta
-from ..io import DataError, dumps_csv, dumps_jsonl
+from ..io import DataError, dumps_csv, dumps_jsonl, read_json
 from ..model.model import XcrlModel, load_encoder
 from ..training.batches import encode
 from ..training.inference import infer, resolve_device
 from ..training.selection import CRITERIA, HONEST, load_weights
-from .evaluate import load_run
+from .evaluate import RUN_CONFIG_KEYS, load_run
 from .texts import PASSED_THROUGH
 
 RUN_FILES = ("config.json", "summary.json", CRITERIA[HONEST][1])  # what `train` writes into every finished run
 EXPORT_CONFIG = "xcrl.json"  # an export's own config: what the model is, beside the encoder's config.json
 HEADS = "heads.safetensors"  # an export's weights other than the encoder's
 OUTPUT_FORMATS = ("jsonl", "csv")
+# What a run card takes of a run's config.json beyond what evaluate reads to rebuild the model.
+CARD_KEYS = ("task", "variant", "seed", "data.source_lang", "data.source", "train.max_length")
 
 
 def check_run(path: Path) -> None:
@@ -55,7 +57,7 @@ def run_card(run_dir: Path, raw_dir: Path) -> dict:
     """What a finished run is, as an export's xcrl.json states it: its task, variant and seed, the task's labels and
     whether it reads sentence pairs (from the raw folder's meta.json), the languages, `train.max_length` and the
     config its model is rebuilt from."""
-    config = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    config = read_json(Path(run_dir) / "config.json", RUN_CONFIG_KEYS + CARD_KEYS, "train")
     meta = read_meta(raw_dir)
     task = task_meta(meta, config["task"], raw_dir)
     return {"task": config["task"], "variant": config["variant"], "seed": config["seed"],
@@ -79,7 +81,7 @@ def load_model(path: Path, card: dict) -> XcrlModel:
     path = Path(path)
     n_labels, n_languages = len(card["labels"]), len(card["languages"])
     if not (path / EXPORT_CONFIG).exists():
-        return load_run(path, n_labels, n_languages)
+        return load_run(path, card, n_labels, n_languages)
     model = XcrlModel(load_encoder(str(path)), ModelConfig(**card["model"]), Variant(**card["variant_config"]),
                       n_labels, n_languages)
     missing, unexpected = model.load_state_dict(load_weights(path / HEADS), strict=False)

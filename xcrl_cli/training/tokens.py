@@ -18,6 +18,7 @@ import torch
 
 from ..data.raw import read_meta, task_dir, task_meta
 from ..io import DataError, atomic_dir, iter_jsonl
+from ..progress import progress_disabled
 from .batches import Encoded, TrainSet, check_not_empty, tokenise
 
 # A training row's sequences, by column prefix, and where each lies in a pairs-file row.
@@ -111,9 +112,11 @@ def tokenizer_signature(tokenizer_dir: str) -> str:
 
 
 def _tokenised(rows: list[dict], prefixes: list[str], tokenizer, max_length: int, signature: str, source: Path):
-    from datasets import Dataset
+    import datasets
 
-    ds = Dataset.from_list(rows)
+    if progress_disabled():  # datasets draws its own tqdm bars, which XCRL_NO_PROGRESS silences too
+        datasets.disable_progress_bars()
+    ds = datasets.Dataset.from_list(rows)
     text_columns = [c for c in ds.column_names if c.endswith(("text", "text_pair"))]
     fingerprint = _fingerprint(signature, str(max_length), json.dumps(rows, sort_keys=True, ensure_ascii=False))
     return ds.map(_tokenise_columns, batched=True, batch_size=1000, remove_columns=text_columns,
