@@ -28,7 +28,8 @@ pytestmark = pytest.mark.reliability
 BASE = load_yaml((ROOT / "params.yaml").read_text())
 # String keys that take one of a fixed set of values (free text such as model.encoder has no wrong value).
 CHOICE_KEYS = {"data.source", "data.source_lang", "model.pooling", "model.orth_mode", "model.align_mode",
-               "model.grl_schedule", "model.gate_init", "model.distance", "train.device", "train.precision"}
+               "model.grl_schedule", "model.gate_init", "model.distance", "train.device", "train.precision",
+               "train.launcher", "train.slurm.cluster"}
 NAME_LISTS = {"data.tasks", "data.languages", "data.low_resource", "datasets.optional"}
 
 

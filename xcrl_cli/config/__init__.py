@@ -28,6 +28,7 @@ from .params import (
     PretrainConfig,
     ReportParams,
     SignificanceParams,
+    SlurmConfig,
     SweepParams,
     TrainConfig,
     Variant,
@@ -38,6 +39,6 @@ from .validation import parse_params
 __all__ = [
     "ALIGN_MODES", "LOSS_TERMS", "RANGES", "SOURCES", "TASKS", "BenchmarkParams", "ConfigError", "DataConfig",
     "DatasetsParams", "DictionarySource", "EvaluateConfig", "HubOrLocal", "MLDocSource", "ModelConfig", "PairsParams",
-    "ParallelSource", "Params", "PretrainConfig", "ReportParams", "SignificanceParams", "SweepParams", "TrainConfig",
-    "Variant", "load_params", "load_yaml", "parse_params", "to_dict",
+    "ParallelSource", "Params", "PretrainConfig", "ReportParams", "SignificanceParams", "SlurmConfig", "SweepParams",
+    "TrainConfig", "Variant", "load_params", "load_yaml", "parse_params", "to_dict",
 ]

@@ -16,6 +16,7 @@ TASKS = ("xnli", "pawsx", "mldoc", "sentiment")
 SOURCES = ("embedded", "real")
 LOSS_TERMS = ("task", "contrastive", "sem", "orth", "adv", "inv", "cf", "align")
 ALIGN_MODES = ("coral", "coral_literal", "mmd", "mmd_biased")
+LAUNCHERS = ("local", "slurm")  # train.launcher
 
 
 # The allowed interval of every numeric key ("[" closed, "(" open); NaN and infinities are refused everywhere.
@@ -41,7 +42,9 @@ RANGES = {
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
     "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
-    "train.runs_per_gpu": "[1, inf)",
+    "train.runs_per_gpu": "[1, inf)", "train.slurm.time_min": "[1, inf)", "train.slurm.gpus_per_job": "[0, inf)",
+    "train.slurm.cpus_per_job": "[1, inf)", "train.slurm.mem_gb": "[1, inf)", "train.slurm.array_parallelism": "[1, inf)",
+    "train.slurm.max_requeues": "[0, inf)", "train.slurm.poll_s": "(0, inf)",
     "train.encoder_lr_scale": "(0, 1]", "train.embedding_lr_scale": "[0, 1]",
     "train.log_every": "[1, inf)",
     "variants.*.weights.*": "[0, inf)",
@@ -183,6 +186,25 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class SlurmConfig:
+    """`train.launcher: slurm`: each run one job of a Slurm array, submitted through submitit (`training/slurm.py`)."""
+
+    cluster: str = "slurm"  # slurm | local (submitit's local executor: the same path on this machine, as the tests run)
+    folder: str = "data/slurm"  # submitit's job files and logs, on the file system every node shares
+    partition: str = ""  # empty: the cluster's default
+    account: str = ""
+    constraint: str = ""  # e.g. a GPU model the cluster names
+    time_min: int = 120  # per job; a job that reaches it is requeued and resumes from its checkpoint
+    gpus_per_job: int = 1
+    cpus_per_job: int = 8
+    mem_gb: int = 32
+    array_parallelism: int = 64  # jobs of the array running at once
+    max_requeues: int = 3  # timeouts a job may be requeued after (preemptions are not counted)
+    setup: tuple[str, ...] = ()  # shell lines each job runs first (module load ..., source .venv/bin/activate)
+    poll_s: float = 10.0  # seconds between the stage's looks at the array
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 2
@@ -200,6 +222,8 @@ class TrainConfig:
     checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
     workers: int | str = "auto"  # CPU: runs trained and evaluated side by side, one process each (auto: one per core)
     runs_per_gpu: int = 1  # CUDA: runs side by side on each visible GPU, one spawned process each
+    launcher: str = "local"  # local: the run pool above | slurm: one Slurm job per run (`slurm`)
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
     encoder_lr_scale: float = 1.0  # the encoder's learning rate as a fraction of `lr` (heads, gate, adversary: lr)
     embedding_lr_scale: float = 1.0  # the word embeddings' rate as a fraction of the encoder's (0 = frozen)
     log_every: int = 1  # optimiser steps between logged scalars: each log waits for the GPU, the steps between do not

@@ -15,6 +15,7 @@ from typing import Any
 from .languages import LANGUAGE_CODES, LANGUAGE_NAMES
 from .params import (
     ALIGN_MODES,
+    LAUNCHERS,
     LOSS_TERMS,
     RANGES,
     SOURCES,
@@ -168,6 +169,8 @@ def _validate(p: Params) -> None:
     if isinstance(p.train.workers, str) and p.train.workers != "auto":
         raise ConfigError(f"train.workers: {p.train.workers!r} is neither 'auto' nor a whole number >= 1")
     _one_of("train.precision", p.train.precision, ("fp32", "bf16"))
+    _one_of("train.launcher", p.train.launcher, LAUNCHERS)
+    _one_of("train.slurm.cluster", p.train.slurm.cluster, ("slurm", "local"))
     _one_of("train.save_precision", p.train.save_precision, ("fp32", "bf16"))
     mix_total = sum(p.pairs.counterfactual_mix.values())
     if abs(mix_total - 1.0) > 1e-6:

@@ -29,7 +29,8 @@ from ..progress import progress_bar
 from ..training.inference import infer, resolve_device
 from ..training.selection import CRITERIA, HONEST, load_weights, selected_weights, unstored
 from ..training.tokens import has_split, load_eval_set, load_tokens
-from ..training.workers import plan_pool, run_pool
+from ..training.launcher import launch
+from ..training.workers import plan_pool
 from .columns import CF_COLUMNS, ORACLE_COLUMNS, ORACLE_NOT_STORED, REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
 from .metrics import (
     clustering_purity,
@@ -243,8 +244,9 @@ def evaluate_runs(params: Params, benchmarks: Sequence[EvalFolders], variants: S
             for d, (b, k) in zip(run_dirs, keys)]
     workers = plan_pool(params.train.workers, params.train.runs_per_gpu, resolve_device(params.train.device), 1,
                         len(jobs))
-    if len(workers) > 1:
-        results = run_pool(jobs, workers, [f"evaluate {k['variant']}/{k['task']}/seed{k['seed']}" for _, k in keys])
+    if len(workers) > 1 or params.train.launcher == "slurm":
+        names = [f"evaluate {k['variant']}/{k['task']}/seed{k['seed']}" for _, k in keys]
+        results = launch(jobs, names, params.train, workers, "evaluate")
     else:
         results = []
         with progress_bar() as bar:

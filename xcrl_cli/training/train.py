@@ -40,12 +40,14 @@ from .inference import resolve_device, to_device
 from .selection import (CRITERIA, HONEST, dev_score, improved, load_dev_sets, record, stored_criteria,
                         weights_files)
 from .tokens import has_split, load_train_set
-from .workers import RunsFailed, one_at_a_time, plan_pool, run_pool
+from .launcher import launch
+from .workers import RunsFailed, one_at_a_time, plan_pool
 
 Logger = Callable[[int, dict[str, float]], None]
 DEV_METRICS = {"source_dev": "dev/source_accuracy", "target_dev": "dev/target_accuracy"}
 SAVE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}  # train.save_precision
-POOL_KEYS = ("workers", "runs_per_gpu")  # where a run trains, not what it computes: left out of its fingerprint
+# Where a run trains, not what it computes: left out of its fingerprint, so a run resumes wherever it is launched.
+POOL_KEYS = ("workers", "runs_per_gpu", "launcher", "slurm")
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,8 @@ def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int])
     run's checkpoint goes as soon as its weights are written (one run's per worker on disk at a time; a killed stage
     retrains its finished runs). With one process the runs of all groups (of every benchmark given: the cue sweep
     trains all its strengths at once) go to the run pool (`workers.py`): on CPU `train.workers` side by side, on
-    CUDA `train.runs_per_gpu` per GPU; under `accelerate launch`, one after another.
+    CUDA `train.runs_per_gpu` per GPU; under `accelerate launch`, one after another; with `train.launcher: slurm`,
+    as one Slurm array (`launcher.py`).
     """
     acc = process_accelerator(params.train)
     main = acc.is_main_process
@@ -346,13 +349,13 @@ def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int])
                            checkpoint_dir=folders.checkpoints / variant / task / f"seed{seed}")
             return TrainJob(params, spec, live_tmp[group] / f"seed{seed}" if main else None)
 
-        if len(workers) > 1:
+        if len(workers) > 1 or params.train.launcher == "slurm":
             # Longest first (a variant's cost grows with the segments it encodes), so the pool's last runs are short
             # ones and its idle tail is short; every run is seeded on its own, so the order changes no result.
             order = sorted(range(len(runs)), key=lambda i: -len(needed_segments(params.variant(runs[i][0][1]))))
             jobs = [job(*runs[i]) for i in order]
             try:
-                done = run_pool(jobs, workers, [j.name for j in jobs])
+                done = launch(jobs, [j.name for j in jobs], params.train, workers, "train")
             except RunsFailed as err:
                 raise RunsFailed(f"{err}; run the stage again: each run resumes from its last checkpoint") from None
             summaries = [done[order.index(i)] for i in range(len(runs))]

@@ -95,7 +95,7 @@ def one_at_a_time():
     return _lock if _lock is not None else contextlib.nullcontext()
 
 
-def _settle(worker: Worker, lock) -> None:
+def settle(worker: Worker, lock=None) -> None:
     """A worker's first act: its GPU and thread share, before anything in it initialises CUDA or loads a BLAS."""
     from threadpoolctl import threadpool_limits
 
@@ -116,7 +116,7 @@ def _settle(worker: Worker, lock) -> None:
 
 def _serve(jobs: Sequence[Callable[[], object]], conn: Connection, worker: Worker, lock) -> None:
     """Run the jobs whose numbers arrive on `conn` until None arrives; send back (succeeded, result) for each."""
-    _settle(worker, lock)
+    settle(worker, lock)
     while (i := conn.recv()) is not None:
         # What the process holds between jobs (imported modules, mostly) lives to its end: frozen, it is skipped by
         # the full collection that closes each run (accelerate's free_memory), 0.27 s of a 2.1 s ERM run otherwise.
