@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import ROOT
 
 from xcrl_cli.cli import main
-from xcrl_cli.config import ConfigError, load_yaml, parse_params
+from xcrl_cli.config import ConfigError, load_yaml, parse_params, presets
 from xcrl_cli.training.plan import make_plan, read_throughput
 
 
@@ -93,3 +93,24 @@ def test_without_a_measured_throughput_the_plan_states_its_assumption(tmp_path):
     assert read_throughput("250")[0] == 250.0
     with pytest.raises(ConfigError, match="neither a number nor a JSON"):
         read_throughput(str(tmp_path / "none.json"))
+
+
+def test_the_wall_time_follows_the_pool_s_schedule_by_hand():
+    """The tiny plan's runs (sequence passes each): train 2 × 1,570,808 (contrastive xnli), 2 × 785,404 (erm xnli),
+    2 × 11,034 (contrastive sentiment), 2 × 3,678 (erm sentiment); then the sweep's stage, 2 × 40. Longest first,
+    each to the worker free first, the stages one after another, at 1,000 sequences/s."""
+    plan = make_plan(_tiny_params(), "1000")
+    # 2 GPUs: 1,570,808 + 785,404 + 11,034 + 3,678 on each worker; then 40 on each
+    assert plan.wall_hours(2, 1) * 3600 * 1000 == pytest.approx(1_570_808 + 785_404 + 11_034 + 3_678 + 40)
+    # 4 GPUs: a contrastive xnli run alone on each of two workers outlasts everything the other two take
+    assert plan.wall_hours(4, 1) * 3600 * 1000 == pytest.approx(1_570_808 + 40)
+    assert plan.wall_hours(1, 1) == pytest.approx(plan.gpu_hours)
+    # two runs sharing one GPU each at half its throughput: no faster than one after another (no gain is counted)
+    assert plan.wall_hours(1, 2) == pytest.approx(plan.gpu_hours)
+    out = CliRunner().invoke(main, ["preset", "paper", "--plan", "--params", str(ROOT / "params.yaml"), "--gpus", "1",
+                                    "--gpus", "8"], terminal_width=200).output
+    line = " ".join(out[out.index("wall time"):].split())
+    hours = make_plan(presets.load(ROOT / "params.yaml", "paper"))
+    assert line == (f"wall time, train stages (the run pool's schedule, 1 run(s) per GPU, train.runs_per_gpu): "
+                    f"1 GPU {hours.wall_hours(1, 1):,.1f} h; 8 GPUs {hours.wall_hours(8, 1):,.1f} h")
+    assert hours.wall_hours(8, 1) < hours.wall_hours(1, 1) / 6  # the paper's matrix spreads over 8 GPUs

@@ -34,11 +34,13 @@ for command in (download, pairs, pretrain, tokenise, train, evaluate, report):
 @click.argument("name")
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--plan", "show_plan", is_flag=True,
-              help="Print the runs, sequence passes, disk and GPU-hours the preset needs instead.")
+              help="Print the runs, sequence passes, disk, GPU-hours and wall time the preset needs instead.")
 @click.option("--throughput", default=None,
               help="With --plan: training sequences/s, a number or the JSON of `xcrl bench --json` "
                    "[default: a stated assumption].")
-def preset(name: str, params_path: str, show_plan: bool, throughput: str | None) -> None:
+@click.option("--gpus", "gpus", type=click.IntRange(min=1), multiple=True,
+              help="With --plan: a number of GPUs to give the wall time for (repeat) [default: 1, 2, 4, 8].")
+def preset(name: str, params_path: str, show_plan: bool, throughput: str | None, gpus: tuple[int, ...]) -> None:
     """Print the `dvc exp run -S ...` arguments of preset NAME (checked against params.yaml first).
 
     Example: dvc exp run -n paper $(xcrl preset paper)
@@ -52,7 +54,8 @@ def preset(name: str, params_path: str, show_plan: bool, throughput: str | None)
         from xcrl_cli.training.plan import make_plan, print_plan
 
         with user_errors():
-            print_plan(make_plan(presets.load(params_path, name), throughput), f"preset {name}")
+            p = presets.load(params_path, name)
+            print_plan(make_plan(p, throughput), f"preset {name}", p.train.runs_per_gpu, gpus or (1, 2, 4, 8))
         return
     click.echo(presets.set_param_args(name))
 

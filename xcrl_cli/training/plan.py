@@ -14,6 +14,7 @@ throughput, `xcrl bench`'s measured sequences/s when given, else an assumption p
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from ..config import ConfigError, Params
 from ..data.sources import UNTRANSLATED
 from ..model.losses import needed_segments
+from .workers import longest_first
 
 # English training rows of the paper's datasets (their published train splits) and their label counts; MLDoc's
 # size is the training file `datasets.mldoc.train_size` names.
@@ -120,6 +122,25 @@ class Plan:
     @property
     def gpu_hours(self) -> float:
         return self.sequence_passes / self.throughput / 3600
+
+    def wall_hours(self, gpus: int, runs_per_gpu: int) -> float:
+        """Hours from the first run to the last on `gpus` GPUs × `runs_per_gpu`, as the run pool schedules them: the
+        train stages one after another, each stage's runs taken longest first by the next free worker. Runs sharing
+        a GPU share its throughput (a gain from sharing is not counted: measure it with `xcrl bench`)."""
+        seconds = 0.0
+        for stage in dict.fromkeys(g.stage for g in self.groups):
+            runs = [g.sequence_passes / g.runs for g in self.groups if g.stage == stage for _ in range(g.runs)]
+            seconds += makespan([runs[i] for i in longest_first(runs)], gpus * runs_per_gpu) \
+                * runs_per_gpu / self.throughput
+        return seconds / 3600
+
+
+def makespan(durations: list[float], workers: int) -> float:
+    """When the last of `durations` ends, each taken in order by the worker that is free first."""
+    free = [0.0] * workers
+    for d in durations:
+        heapq.heapreplace(free, free[0] + d)
+    return max(free)
 
 
 def train_size(p: Params, task: str, embedded: bool) -> int:
@@ -230,8 +251,9 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:,.1f} GB"
 
 
-def print_plan(plan: Plan, title: str) -> None:
-    """The plan as a rich table, one row per (stage, variant, task), and its totals."""
+def print_plan(plan: Plan, title: str, runs_per_gpu: int = 1, gpus: tuple[int, ...] = (1, 2, 4, 8)) -> None:
+    """The plan as a rich table, one row per (stage, variant, task), and its totals: disk, GPU-hours, and the wall
+    time on each number of `gpus`."""
     from rich.console import Console
     from rich.table import Table
 
@@ -250,7 +272,9 @@ def print_plan(plan: Plan, title: str) -> None:
         f"disk: {_gb(plan.total_bytes)} =\n" + "\n".join(f"  {line}" for line in disk_lines(plan)) + "\n"
         f"  the DVC cache adds nothing with `dvc config cache.type reflink,hardlink,symlink,copy` (DVC's default copy "
         f"cache adds the weights again: +{_gb(plan.weights_bytes)}); the Hub's download cache is not counted\n"
-        f"GPU-hours: {plan.gpu_hours:,.1f} at {plan.throughput_source}")
+        f"GPU-hours: {plan.gpu_hours:,.1f} at {plan.throughput_source}\n"
+        f"wall time, train stages (the run pool's schedule, {runs_per_gpu} run(s) per GPU, train.runs_per_gpu): "
+        + "; ".join(f"{n} GPU{'s' if n > 1 else ''} {plan.wall_hours(n, runs_per_gpu):,.1f} h" for n in gpus))
 
 
 def disk_lines(plan: Plan) -> list[str]:

@@ -39,9 +39,9 @@ from .guards import collapse_flags
 from .inference import resolve_device, to_device
 from .selection import (CRITERIA, HONEST, dev_score, improved, load_dev_sets, record, stored_criteria,
                         weights_files)
-from .tokens import has_split, load_train_set
+from .tokens import has_split, load_tokens, load_train_set
 from .launcher import launch
-from .workers import RunsFailed, one_at_a_time, plan_pool
+from .workers import RunsFailed, longest_first, one_at_a_time, plan_pool
 
 Logger = Callable[[int, dict[str, float]], None]
 DEV_METRICS = {"source_dev": "dev/source_accuracy", "target_dev": "dev/target_accuracy"}
@@ -317,6 +317,12 @@ class TrainJob:
         return summary
 
 
+def run_cost(params: Params, job: TrainJob) -> int:
+    """Sequences a run encodes per epoch: its training examples × (1 + the segments its variant's terms need)."""
+    examples = len(load_tokens(job.spec.tokens_dir, "train"))
+    return examples * (1 + len(needed_segments(params.variant(job.spec.variant))))
+
+
 def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int]) -> dict[RunGroup, list[dict]]:
     """Every seed of every (folders, variant, task) group; returns each group's run summaries, seed by seed.
 
@@ -350,9 +356,8 @@ def train_runs(params: Params, groups: Sequence[RunGroup], seeds: Sequence[int])
             return TrainJob(params, spec, live_tmp[group] / f"seed{seed}" if main else None)
 
         if len(workers) > 1 or params.train.launcher == "slurm":
-            # Longest first (a variant's cost grows with the segments it encodes), so the pool's last runs are short
-            # ones and its idle tail is short; every run is seeded on its own, so the order changes no result.
-            order = sorted(range(len(runs)), key=lambda i: -len(needed_segments(params.variant(runs[i][0][1]))))
+            # Every run is seeded on its own, so the order changes no result, only the pool's idle tail.
+            order = longest_first([run_cost(params, job(*run)) for run in runs])
             jobs = [job(*runs[i]) for i in order]
             try:
                 done = launch(jobs, [j.name for j in jobs], params.train, workers, "train")

@@ -90,6 +90,12 @@ def plan_pool(workers: int | str, runs_per_gpu: int, device: torch.device, proce
     return cpu_workers(min(pool_size(workers), n_jobs))
 
 
+def longest_first(costs: Sequence[float]) -> list[int]:
+    """The order the pool takes runs in: the costliest first, so that its last runs are short ones and its idle tail
+    is short (greedy list scheduling, longest processing time first); ties keep their order."""
+    return sorted(range(len(costs)), key=lambda i: -costs[i])
+
+
 def one_at_a_time():
     """A lock the pool's workers share, for the few steps that must not overlap; outside a pool, nothing to wait for."""
     return _lock if _lock is not None else contextlib.nullcontext()
