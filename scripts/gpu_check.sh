@@ -22,7 +22,7 @@ if ! command -v "$XCRL" >/dev/null; then
 fi
 gpus=$("$PY" -c "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)")
 if [ "$gpus" = "0" ]; then
-  echo "gpu_check: no CUDA device visible; skipped: bench bf16, bench bf16 + compile, 2-process NCCL train, tiny dvc repro on cuda"
+  echo "gpu_check: no CUDA device visible; skipped: bench bf16, bench bf16 + compile, runs sharing one GPU, 2-process NCCL train, tiny dvc repro on cuda"
   exit 0
 fi
 status=0
@@ -39,6 +39,14 @@ bench "bench xlm-roberta-base bf16"
 tmp=$(mktemp -d)
 sed 's/^  compile: false/  compile: true/' params.yaml > "$tmp/compile.yaml"
 bench "bench xlm-roberta-base bf16 + compile" --params "$tmp/compile.yaml"
+# 1, 2 and 4 runs at once on GPU 0, as train.runs_per_gpu puts them (without compile: each process would compile)
+if out=$("$XCRL" bench --encoder-config xlm-roberta-base --precision bf16 --seq-len 128 --batch-size 32 --steps 10 \
+      --share 1 --share 2 --share 4 --json "$tmp/share.json" 2>&1); then
+  summary "runs sharing one GPU (runs compile sequences/s gain MFU peak-memory)" \
+    "$(echo "$out" | grep -E '^ +[0-9]' | tr -s ' ' | paste -sd ';')"
+else
+  summary "runs sharing one GPU" "FAILED: $(echo "$out" | tail -1)"; status=1
+fi
 if [ "$gpus" -ge 2 ]; then
   if out=$(accelerate launch --multi_gpu --num_processes 2 -m xcrl_cli train --task xnli --variant proposed --seed 0 \
         --out "$tmp/models" --live "$tmp/live" --checkpoints "$tmp/ckpt" 2>&1); then

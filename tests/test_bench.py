@@ -89,3 +89,42 @@ def test_an_encoder_the_hub_does_not_serve_fails_on_the_probe_not_after_retries(
     with pytest.raises(ConfigError, match=r"no such folder, and the Hub does not serve it: ConnectionError\); pass"):
         encoder_config_of("nosuch/model")
     assert asked == [("nosuch/model", 10.0)]
+
+
+def test_runs_sharing_the_device_are_timed_by_the_slowest_and_their_mfu_is_6_p_tokens_over_peak():
+    from xcrl_cli.training.sharing import RunTiming, summarise
+
+    # two runs of 96 sequences × 128 tokens a step, 5 steps in 2.0 s and 2.5 s, a 100-parameter encoder, peak 1e6
+    timings = [RunTiming(96, 128, 2.0, 3_000_000_000, 100, 1e6), RunTiming(96, 128, 2.5, 4_000_000_000, 100, 1e6)]
+    r = summarise(timings, compiled=True, steps=5)
+    assert r.sequences_per_s == pytest.approx(2 * 96 * 5 / 2.5)  # 384: the slowest run's time counts
+    assert r.mfu == pytest.approx(6 * 100 * 384 * 128 / 1e6)  # 29.49
+    assert (r.runs, r.compiled, r.peak_memory_gb, r.seconds_per_step) == (2, True, 4.0, 0.5)
+    assert summarise(timings[:1], compiled=False, steps=5).mfu == pytest.approx(6 * 100 * 240 * 128 / 1e6)
+    assert summarise([RunTiming(96, 128, 2.0, 1, 100, None)], False, 5).mfu is None  # CPU: no known peak
+
+
+def test_bench_share_runs_n_processes_at_once_and_writes_what_the_plan_reads(tmp_path):
+    """1 and 2 processes each training the full model (Proposed: x, its pair and its counterfactual, 3 × 2
+    sequences a step) on a random 1-layer encoder; the plan reads the best row's throughput."""
+    (tmp_path / "config.json").write_text(json.dumps({
+        "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "intermediate_size": 32, "vocab_size": 100, "max_position_embeddings": 64}))
+    out = tmp_path / "share.json"
+    result = CliRunner().invoke(main, ["bench", "--params", str(ROOT / "params.yaml"), "--encoder-config",
+                                       str(tmp_path), "--steps", "2", "--batch-size", "2", "--seq-len", "8",
+                                       "--share", "1", "--share", "2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())["sharing"]
+    assert [(r["runs"], r["compiled"], r["mfu"]) for r in rows] == [(1, False, None), (2, False, None)]
+    for r in rows:  # every run steps 6 sequences; together runs × 6 per (slowest) step time
+        assert r["sequences_per_s"] * r["seconds_per_step"] == pytest.approx(r["runs"] * 6)
+        assert r["peak_memory_gb"] > 0
+    lines = [line.split() for line in result.output.splitlines() if line.strip()[:1].isdigit()]
+    assert [line[:2] for line in lines] == [["1", "off"], ["2", "off"]] and lines[1][3].endswith("x")
+    best = max(r["sequences_per_s"] for r in rows)
+    plan = CliRunner().invoke(main, ["preset", "paper", "--plan", "--params", str(ROOT / "params.yaml"),
+                                     "--throughput", str(out)], terminal_width=200)
+    passes = int(plan.output.split("sequence passes: ")[1].split(" ")[0].replace(",", ""))
+    assert f"GPU-hours: {passes / best / 3600:,.1f} at " in plan.output
+    assert "sequences/s measured by `xcrl bench` on cpu" in " ".join(plan.output.split())

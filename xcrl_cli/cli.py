@@ -107,10 +107,16 @@ def check(params_path: str, preset_name: str | None, list_files: bool) -> None:
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None, help="[default: train.precision]")
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the result here (`xcrl preset NAME --plan --throughput` reads it).")
+@click.option("--share", "shares", type=click.IntRange(1), multiple=True,
+              help="Instead: N runs training the full model at once on the device, as train.runs_per_gpu puts them "
+                   "(repeat: --share 1 --share 2 --share 4): their sequences/s together, MFU, peak memory per run.")
+@click.option("--compile", "compile_mode", type=click.Choice(["off", "on", "both"]), default="off", show_default=True,
+              help="With --share: torch.compile each run's model (both: each N without, then with).")
 def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, rounds, steps, precision,
-          json_path) -> None:
-    """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning. On a fresh
-    clone (no data/encoder yet) the encoder is a random one of the shape `pretrain:` builds."""
+          json_path, shares, compile_mode) -> None:
+    """Measure the full model's step against bare encoder passes and ERM against plain HF fine-tuning, or (--share)
+    several runs sharing the device. On a fresh clone (no data/encoder yet) the encoder is a random one of the shape
+    `pretrain:` builds."""
     from xcrl_cli.options import choice_check, load, user_errors
     from xcrl_cli.training.bench import BenchConfig, choose_encoder, run_bench
 
@@ -124,6 +130,9 @@ def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, ro
                       device=p.train.device, precision=precision or p.train.precision,
                       n_languages=len(p.data.languages), random_encoder=chosen.config,
                       mfu_only=encoder_config is not None)
+    if shares:
+        _bench_sharing(cfg, p, variant, shares, compile_mode, steps, json_path)
+        return
     with user_errors():
         r = run_bench(cfg, p.model, p.variant(variant), p.variant("erm"), lambda line: click.echo(line, err=True))
     click.echo(f"device: {r.device}; encoder {chosen.name} ({r.parameters:,} parameters); batch {batch_size} x "
@@ -144,6 +153,41 @@ def bench(params_path, encoder, encoder_config, variant, seq_len, batch_size, ro
         from xcrl_cli.io import write_json
 
         write_json(Path(json_path), dataclasses.asdict(r))
+
+
+def _bench_sharing(cfg, p, variant: str, shares: tuple[int, ...], compile_mode: str, steps: int,
+                   json_path: str | None) -> None:
+    """`xcrl bench --share`: one line per (runs, compile), and the JSON `xcrl preset --plan --throughput` reads (its
+    train_sequences_per_s: the best row's sequences/s of all runs together)."""
+    import dataclasses
+
+    from xcrl_cli.training.bench import device_name
+    from xcrl_cli.training.inference import resolve_device
+    from xcrl_cli.training.sharing import measure_sharing
+
+    name = device_name(resolve_device(cfg.device))
+    click.echo(f"device: {name}; encoder {cfg.encoder}; the full model ({variant}), batch {cfg.batch_size} x "
+               f"{cfg.seq_len} tokens; {cfg.precision}; {steps} timed steps per run after 2 untimed")
+    click.echo(f"  {'runs':>4} {'compile':>7} {'sequences/s':>12} {'vs 1 run':>9} {'MFU':>6} {'peak memory/run':>16}")
+    rows = []
+    for compiled in {"off": [False], "on": [True], "both": [False, True]}[compile_mode]:
+        for runs in shares:
+            r = measure_sharing(cfg, p.model, p.variant(variant), runs, compiled, steps=steps)
+            base = next((row.sequences_per_s for row in rows if row.runs == 1 and row.compiled == compiled), None)
+            rows.append(r)
+            mfu = "n/a" if r.mfu is None else f"{100 * r.mfu:.1f}%"
+            gain = "" if base is None else f"{r.sequences_per_s / base:.2f}x"
+            click.echo(f"  {runs:>4} {'on' if compiled else 'off':>7} {r.sequences_per_s:>12.4g} {gain:>9} {mfu:>6} "
+                       f"{r.peak_memory_gb:>13.2f} GB")
+    if json_path:
+        from pathlib import Path
+
+        from xcrl_cli.io import write_json
+
+        best = max(rows, key=lambda row: row.sequences_per_s)
+        write_json(Path(json_path), {"device": name, "train_sequences_per_s": best.sequences_per_s,
+                                     "best": dataclasses.asdict(best),
+                                     "sharing": [dataclasses.asdict(row) for row in rows]})
 
 
 @main.command()

@@ -172,7 +172,7 @@ def _batch(cfg: BenchConfig, vocab: int, n: int, device: torch.device) -> tuple[
     return ids.to(device), torch.ones_like(ids)
 
 
-def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable[[], torch.Tensor]) -> None:
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable[[], torch.Tensor]) -> None:
     loss = loss_fn()
     loss.backward()
     optimizer.step()
@@ -194,7 +194,7 @@ class _Inputs:
         return self.ids.shape[0]
 
 
-def _inputs(cfg: BenchConfig, variant: Variant, vocab: int, device: torch.device) -> _Inputs:
+def synthetic_inputs(cfg: BenchConfig, variant: Variant, vocab: int, device: torch.device) -> _Inputs:
     b = cfg.batch_size
     segments = needed_segments(variant)
     n_seq = b * (1 + len(segments))
@@ -205,7 +205,7 @@ def _inputs(cfg: BenchConfig, variant: Variant, vocab: int, device: torch.device
     return _Inputs(ids, mask, labels, seg, Segments(labels, langs[:b], b))
 
 
-def _kind(name: str, cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: Variant, x: _Inputs):
+def kind_model(name: str, cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: Variant, x: _Inputs):
     """The model of one kind of the module docstring and its loss on the batch."""
     b = cfg.batch_size
     if name == "full":
@@ -227,9 +227,9 @@ def _jobs(names, cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm
     pass without gradients, when the full model is among them; and the encoder's parameter count."""
     jobs = {}
     for name in names:
-        model, loss_fn = _kind(name, cfg, model_cfg, variant, erm, x)
+        model, loss_fn = kind_model(name, cfg, model_cfg, variant, erm, x)
         model.to(device).train()  # from_pretrained returns eval mode; fine-tuning runs with dropout
-        jobs[name] = partial(_step, model, torch.optim.AdamW(model.parameters(), lr=1e-5), loss_fn)
+        jobs[name] = partial(train_step, model, torch.optim.AdamW(model.parameters(), lr=1e-5), loss_fn)
         if name == "full":
             jobs["eval"] = partial(_forward_only, model, x.ids[:cfg.batch_size], x.mask[:cfg.batch_size])
         if isinstance(model, XcrlModel):
@@ -256,7 +256,7 @@ def _hf_classifier(cfg: BenchConfig) -> torch.nn.Module:
     return AutoModelForSequenceClassification.from_pretrained(cfg.encoder, num_labels=cfg.n_labels)
 
 
-def _timed(fn: Callable[[], None], device: torch.device) -> float:
+def timed(fn: Callable[[], None], device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -266,7 +266,11 @@ def _timed(fn: Callable[[], None], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def _peak_flops(device: torch.device) -> float | None:
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+
+
+def peak_flops(device: torch.device) -> float | None:
     if device.type != "cuda":
         return None
     name = torch.cuda.get_device_name(device)
@@ -281,7 +285,7 @@ def _measure(jobs: dict[str, Callable[[], None]], cfg: BenchConfig, rounds: int,
         for _ in range(rounds):
             for name, job in jobs.items():
                 job()
-                times[name] += [_timed(job, device) for _ in range(cfg.block)]
+                times[name] += [timed(job, device) for _ in range(cfg.block)]
     return times
 
 
@@ -291,7 +295,7 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
     which models are being built and how long each group took."""
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
-    x = _inputs(cfg, variant, _config(cfg).vocab_size, device)
+    x = synthetic_inputs(cfg, variant, config_of(cfg).vocab_size, device)
     groups = [["full"], ["erm"]] if cfg.mfu_only else [["full", "encoder", "erm", "hf"]]
     rounds = 1 if cfg.mfu_only else cfg.rounds
     times: dict[str, list[float]] = {}
@@ -307,12 +311,11 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
             torch.cuda.empty_cache()
     seconds = {name: statistics.median(ts) for name, ts in times.items()}
     tokens_per_s = x.n_seq * cfg.seq_len / seconds["full"]
-    peak = _peak_flops(device)
-    cpu = f"cpu ({torch.get_num_threads()} threads)"
+    peak = peak_flops(device)
     ratios = {} if cfg.mfu_only else {"full / encoder passes": seconds["full"] / seconds["encoder"],
                                             "erm / hf fine-tuning": seconds["erm"] / seconds["hf"]}
     return BenchResult(
-        device=torch.cuda.get_device_name(device) if device.type == "cuda" else cpu,
+        device=device_name(device),
         seconds=seconds,
         steps=rounds * cfg.block,
         ratios=ratios,
@@ -325,6 +328,6 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
     )
 
 
-def _config(cfg: BenchConfig):
+def config_of(cfg: BenchConfig):
     """The encoder's config: the random encoder's, else the named encoder's own."""
     return cfg.random_encoder if cfg.random_encoder is not None else encoder_config_of(cfg.encoder)
