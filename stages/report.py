@@ -50,7 +50,7 @@ def report(params_path: Path, eval_dir: Path, sweep_dir: Path, raw: Path, pretra
         labels = gold_labels(predictions, n_labels)
     cfg = ReportConfig(
         source_lang=p.data.source_lang, targets=p.data.targets, low_resource=p.data.low_resource,
-        task_metric=p.report.task_metric, tables=p.report.tables,
+        task_metric={task: entry.metric for task, entry in p.tasks.items()}, tables=p.report.tables,
         figure3=p.report.figure3, paper_rows=p.report.paper_rows, encoder_label=p.model.encoder_label,
         variant_labels=p.report.labels, table4_space=p.report.table4_space,
         languages_not_run={t: m.get("languages_not_run", {}) for t, m in meta["tasks"].items()},

@@ -130,3 +130,29 @@ def hub_like_encoder(kind: str, out: Path, lines: list[str]) -> Path:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+REVIEWS = {"en": [("a fine phone that works well", "5"), ("the screen broke on day one", "1"),
+                  ("battery lasts all week long", "5"), ("slow and noisy and cheap", "1")],
+           "de": [("ein gutes telefon", "5"), ("der bildschirm ist kaputt", "1")],
+           "fr": [("un bon telephone", "5")]}
+
+
+def write_reviews(root: Path, copies: int = 1) -> dict:
+    """A task only params.yaml defines: product reviews in csv files whose columns are not the schema's (uid, body,
+    stars, language), two labels written as star counts, a French row outside data.languages, and German
+    translations of the English training rows linked by uid; returns its registry entry."""
+    root.mkdir(parents=True, exist_ok=True)
+    head = "uid,body,stars,language\n"
+    train = [(f"r{k}-{i}", text, stars, "en") for k in range(copies) for i, (text, stars) in enumerate(REVIEWS["en"])]
+    (root / "train.csv").write_text(head + "".join(f'{u},"{t}",{s},{lang}\n' for u, t, s, lang in train))
+    for split in ("dev", "test"):
+        rows = [(f"{split}{k}-{i}", text, stars, lang) for k in range(copies) for lang in REVIEWS
+                for i, (text, stars) in enumerate(REVIEWS[lang])]
+        (root / f"{split}.csv").write_text(head + "".join(f'{u},"{t} {split}",{s},{lang}\n' for u, t, s, lang in rows))
+    (root / "translations.csv").write_text("uid,body,language\n" + "".join(
+        f'{u},"de: {t}",de\n' for u, t, _, _ in train))
+    return {"format": "table", "kind": "single", "labels": ["bad", "good"], "label_values": ["1", "5"],
+            "metric": "macro_f1", "files": {split: str(root / f"{split}.csv") for split in
+                                            ("train", "dev", "test", "translations")},
+            "columns": {"text": "body", "label": "stars", "lang": "language", "id": "uid"}}

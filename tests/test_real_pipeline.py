@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REAL, ROOT, dvc_project, hub_like_encoder, real_dir, run_cmd
+from conftest import REAL, ROOT, dvc_project, hub_like_encoder, real_dir, run_cmd, write_reviews
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
@@ -26,7 +26,9 @@ def _xnli_folder(root: Path) -> Path:
 
 def _real_params(root: Path) -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"].update(source="real", languages=LANGUAGES, tasks=["xnli", "pawsx", "mldoc", "sentiment"])
+    params["data"].update(source="real", languages=LANGUAGES,
+                          tasks=["xnli", "pawsx", "mldoc", "sentiment", "reviews"])
+    params["tasks"]["reviews"] = write_reviews(root / "reviews", copies=4)  # a task params.yaml alone defines
     params["datasets"] = {
         "xnli": {"hub": None, "local": str(_xnli_folder(root))},
         "pawsx": {"hub": None, "local": str(real_dir("pawsx"))},
@@ -75,6 +77,25 @@ def test_repro_on_the_real_samples_writes_the_tables_and_marks_mldoc_not_run(pro
     assert proposed.split("|")[mldoc_col].strip().startswith("not run")
     scores = (root / "data/report/scores.csv").read_text()
     assert ",sentiment," in scores and ",xnli," in scores and ",pawsx," in scores
+
+
+def test_a_task_defined_in_params_alone_is_trained_evaluated_and_gets_its_column_without_a_paper_value(project):
+    """`reviews` (csv files with their own column names, two labels): ERM and Proposed trained on it, its column in
+    Table 2 with measured cells and no paper value."""
+    root, _ = project
+    meta = json.loads((root / "data/raw/meta.json").read_text())["tasks"]["reviews"]
+    assert meta["labels"] == ["bad", "good"] and meta["translations"] == 16
+    for variant in ("erm", "proposed"):
+        summary = json.loads((root / "data/models" / variant / "reviews" / "summary.json").read_text())
+        assert summary[0]["task"] == "reviews" and summary[0]["steps"] > 0
+    lines = (root / "data/report/table2.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| Paper row")).split("|")
+    column = header.index(" reviews macro_f1 ")
+    cells = {line.split("|")[1].strip(): line.split("|")[column].strip() for line in lines if line.startswith("| ")}
+    print(f"\n{header[column].strip()}: {cells}")
+    for row in ("XLM-R", "Proposed Model"):  # measured, and no paper value to set it against
+        assert cells[row][:1].isdigit() and "paper" not in cells[row], cells[row]
+    assert "paper" in next(line for line in lines if line.startswith("| Proposed Model"))  # the paper's columns
 
 
 def test_pairs_on_real_text_report_filters_per_language_and_chrf_per_kind(project):

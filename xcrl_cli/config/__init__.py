@@ -10,6 +10,7 @@ from .loading import load_params, load_yaml
 from .params import (
     ALIGN_MODES,
     LOSS_TERMS,
+    METRICS,
     RANGES,
     SOURCES,
     TASKS,
@@ -30,6 +31,7 @@ from .params import (
     SignificanceParams,
     SlurmConfig,
     SweepParams,
+    TaskEntry,
     TrainConfig,
     Variant,
     to_dict,
@@ -37,8 +39,8 @@ from .params import (
 from .validation import parse_params
 
 __all__ = [
-    "ALIGN_MODES", "LOSS_TERMS", "RANGES", "SOURCES", "TASKS", "BenchmarkParams", "ConfigError", "DataConfig",
+    "ALIGN_MODES", "LOSS_TERMS", "METRICS", "RANGES", "SOURCES", "TASKS", "BenchmarkParams", "ConfigError", "DataConfig",
     "DatasetsParams", "DictionarySource", "EvaluateConfig", "HubOrLocal", "MLDocSource", "ModelConfig", "PairsParams",
     "ParallelSource", "Params", "PretrainConfig", "ReportParams", "SignificanceParams", "SlurmConfig", "SweepParams",
-    "TrainConfig", "Variant", "load_params", "load_yaml", "parse_params", "to_dict",
+    "TaskEntry", "TrainConfig", "Variant", "load_params", "load_yaml", "parse_params", "to_dict",
 ]

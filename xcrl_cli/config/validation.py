@@ -15,16 +15,21 @@ from typing import Any
 from .languages import LANGUAGE_CODES, LANGUAGE_NAMES
 from .params import (
     ALIGN_MODES,
+    COLUMN_ROLES,
     LAUNCHERS,
     LOSS_TERMS,
+    METRICS,
     RANGES,
     SOURCES,
+    TABLE_SPLITS,
+    TASK_FORMATS,
     TASKS,
     ConfigError,
     DataConfig,
     ModelConfig,
     Params,
     SweepParams,
+    TaskEntry,
     Variant,
 )
 
@@ -146,13 +151,15 @@ def _validate(p: Params) -> None:
     _check_ranges(p, "")
     _one_of("data.source", p.data.source, SOURCES)
     _check_languages(p.data)
+    for name, entry in p.tasks.items():
+        _validate_task(name, entry, p.data)
     for task in p.data.tasks:
-        _one_of("data.tasks", task, TASKS)
+        _one_of("data.tasks", task, list(p.tasks))
     for task in p.datasets.optional:
-        _one_of("datasets.optional", task, TASKS)
+        _one_of("datasets.optional", task, list(p.tasks))
     for task in p.benchmark.cue_strength:
         _one_of("benchmark.cue_strength", task, TASKS)
-    missing = [task for task in p.data.tasks if task not in p.benchmark.cue_strength]
+    missing = [task for task in p.data.tasks if p.tasks[task].format != "table" and task not in p.benchmark.cue_strength]
     if missing:
         raise ConfigError(f"benchmark.cue_strength: no strength for {missing}; give one per task of data.tasks, "
                           f"e.g. {{{', '.join(f'{t}: 0.7' for t in p.data.tasks)}}}")
@@ -189,8 +196,50 @@ def _validate(p: Params) -> None:
                           f"{p.pretrain.max_length}, the longest sequence the pretrained encoder has positions for")
 
 
+def _validate_task(name: str, entry: TaskEntry, data: DataConfig) -> None:
+    """A registry entry: a built-in format needs nothing more; a table names its labels, its data and its columns."""
+    key = f"tasks.{name}"
+    _one_of(f"{key}.format", entry.format, TASK_FORMATS)
+    _one_of(f"{key}.metric", entry.metric, METRICS)
+    if entry.format != "table":
+        if entry.format != name:
+            raise ConfigError(f"{key}.format: {entry.format!r} is a paper dataset's format; its task must be named "
+                              f"{entry.format!r} (its data, tables and paper values are keyed by that name)")
+        return
+    if data.source == "embedded" and name in data.tasks:
+        raise ConfigError(f"{key}: a table task reads its own files, but data.source is 'embedded' (the generated "
+                          "benchmark of the paper's four tasks); set data.source: real")
+    _one_of(f"{key}.kind", entry.kind, ("single", "pair"))
+    if len(entry.labels) < 2 or len(set(entry.labels)) != len(entry.labels):
+        raise ConfigError(f"{key}.labels: {list(entry.labels)}; name two labels or more, each once")
+    if entry.label_values and len(entry.label_values) != len(entry.labels):
+        raise ConfigError(f"{key}.label_values: {list(entry.label_values)} must give one value per label of "
+                          f"{list(entry.labels)}")
+    if entry.metric == "f1" and len(entry.labels) != 2:
+        raise ConfigError(f"{key}.metric: f1 is the F1 of the second of two labels; {name} has {len(entry.labels)}")
+    if bool(entry.files) == bool(entry.hub):
+        raise ConfigError(f"{key}: name its data either in files (split -> path) or in hub (a dataset id or a "
+                          "folder laid out as one), not both, not neither")
+    for split in entry.files:
+        _one_of(f"{key}.files", split, TABLE_SPLITS)
+    for split in entry.hub_splits:
+        _one_of(f"{key}.hub_splits", split, TABLE_SPLITS)
+    for role in entry.columns:
+        _one_of(f"{key}.columns", role, COLUMN_ROLES)
+    needed = ["text", "label", *(["text_pair"] if entry.kind == "pair" else [])]
+    lacking = [role for role in needed if role not in entry.columns]
+    if lacking:
+        raise ConfigError(f"{key}.columns: no column for {lacking}; map each role to its column, e.g. "
+                          f"{{text: review, label: stars}}")
+    if "translations" in (entry.files or entry.hub_splits) and "id" not in entry.columns:
+        raise ConfigError(f"{key}.columns: translations need an id column linking each to its training row")
+    if entry.language is not None:
+        _one_of(f"{key}.language", entry.language, list(data.languages))
+
+
 def _validate_sweep(sweep: SweepParams, p: Params) -> None:
-    for key, value, allowed in (("tasks", sweep.tasks, p.data.tasks), ("variants", sweep.variants, list(p.variants))):
+    generated = [t for t in p.data.tasks if p.tasks[t].format != "table"]  # what the embedded benchmark renders
+    for key, value, allowed in (("tasks", sweep.tasks, generated), ("variants", sweep.variants, list(p.variants))):
         flag = key[:-1]
         if list(value) != [flag]:
             raise ConfigError(f"sweep.{key}: expected a one-key map {{{flag}: [...]}}, got {value!r}")
@@ -233,7 +282,14 @@ def parse_params(raw: dict, origin: str = "params.yaml") -> Params:
     hints = typing.get_type_hints(Params)
     built = {}
     for name in sections:
-        if name == "variants":
+        if name == "tasks":
+            tasks = raw.get("tasks")
+            if tasks is None:
+                continue  # the paper's four
+            if not isinstance(tasks, dict) or not tasks:
+                raise ConfigError(f"{origin}: 'tasks' must be a non-empty mapping of task name -> entry")
+            built[name] = {k: _build(TaskEntry, v, f"tasks.{k}") for k, v in tasks.items()}
+        elif name == "variants":
             variants = raw.get("variants") or {}
             if not isinstance(variants, dict) or not variants:
                 raise ConfigError(f"{origin}: 'variants' must be a non-empty mapping of variant name -> settings")

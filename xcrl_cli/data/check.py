@@ -24,7 +24,8 @@ from .corpora.dictionaries import HOW_TO_LOCAL as DICTIONARIES_HOW_TO_LOCAL
 from .corpora.dictionaries import _exists as dictionary_exists
 from .corpora.lines import sampled
 from .corpora.schema import SPLITS, Tally
-from .sources import HUB_DATASETS, UNTRANSLATED, hub_sources, read_dictionaries, read_parallel, read_task
+from .sources import (HUB_DATASETS, hub_sources, read_dictionaries, read_parallel, read_task, untranslated,
+                      where_read)
 
 CHECK_TIMEOUT_S = 25.0  # per probe; they run in parallel, so about the whole command's bound too
 SAMPLE_LINES = 6  # of every local file a probe opens: a TSV's header and five rows
@@ -133,7 +134,12 @@ def probes(p: Params) -> list[Probe]:
     else:
         tasks = tuple(p.data.tasks)
         hub_keys = {s.key for s in hub_sources(p, tasks)}
-        keys = [*tasks, *(["parallel"] if any(t in UNTRANSLATED for t in tasks) else [])]
+        tables = [t for t in tasks if p.task(t).format == "table"]
+        for task in tables:  # read whole by the loader `download` runs
+            out.append(Probe(f"table {where_read(p, task)} ({task})", f"fix tasks.{task} in params.yaml",
+                             lambda k=task: _task_probe(p, k), task in p.datasets.optional))
+        keys = [*(t for t in tasks if t not in tables),
+                *(["parallel"] if any(untranslated(p, t) for t in tasks) else [])]
         for key in keys:
             spec = getattr(p.datasets, key)
             fix = f"set `datasets.{key}.local` to a local copy"

@@ -19,7 +19,7 @@ from typing import Callable
 
 from ..config import Params
 from ..io import DataError
-from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, xnli
+from .corpora import dictionaries, mldoc, parallel, pawsx, sentiment, table, xnli
 from .corpora import hub as hf
 from .corpora.lines import bom_log
 from .corpora.schema import SPLITS, DatasetUnavailable, LanguageUnavailable, Tally, TaskData
@@ -30,15 +30,17 @@ def _path(local: str | None) -> Path | None:
     return Path(local) if local else None
 
 
-def _loaders(p: Params) -> dict[str, Callable[[list[str]], TaskData]]:
-    """Per task, its loader given the languages to read."""
-    d, src = p.datasets, p.data.source_lang
+def _loader(p: Params, task: str) -> Callable[[list[str]], TaskData]:
+    """Task `task`'s loader given the languages to read: its built-in format's, or the table reader of its
+    registry entry."""
+    d, src, entry = p.datasets, p.data.source_lang, p.task(task)
     return {
         "xnli": lambda langs: xnli.load(_path(d.xnli.local), d.xnli.hub, langs, src),
         "pawsx": lambda langs: pawsx.load(_path(d.pawsx.local), d.pawsx.hub, langs, src),
         "mldoc": lambda langs: mldoc.load(_path(d.mldoc.local), None, langs, src, train_size=d.mldoc.train_size),
         "sentiment": lambda langs: sentiment.load(_path(d.sentiment.local), d.sentiment.hub, langs, src),
-    }
+        "table": lambda langs: table.load(task, entry, langs, src),
+    }[entry.format]
 
 
 def read_task(p: Params, task: str, optional: bool) -> TaskData:
@@ -46,7 +48,7 @@ def read_task(p: Params, task: str, optional: bool) -> TaskData:
     and `xcrl check` samples). In an optional dataset a language whose own file is missing or empty is left out (the
     dataset is read again without it) and recorded in the tally as not run; not the source language, without which
     the task cannot train: its error stands, and makes the whole task not run."""
-    load, languages, source_lang = _loaders(p)[task], list(p.data.languages), p.data.source_lang
+    load, languages, source_lang = _loader(p, task), list(p.data.languages), p.data.source_lang
     not_run: dict[str, str] = {}
     while True:
         try:
@@ -82,6 +84,14 @@ def _source(spec) -> str:
     return f"local {spec.local}" if getattr(spec, "local", None) else f"hub {getattr(spec, 'hub', None)}"
 
 
+def where_read(p: Params, task: str) -> str:
+    """Where a task's data is read from: its dataset's source, or a table task's files or Hub id."""
+    entry = p.task(task)
+    if entry.format != "table":
+        return _source(getattr(p.datasets, entry.format))
+    return f"files {dict(entry.files)}" if entry.files else f"hub {entry.hub}"
+
+
 @dataclass
 class RealData:
     tasks: dict[str, TaskData]
@@ -96,7 +106,16 @@ class RealData:
 # params key -> (name in messages, how to get the local copy) of every dataset that can come from the Hub
 HUB_DATASETS = {"xnli": ("XNLI", xnli.HOW_TO_LOCAL), "pawsx": ("PAWS-X", pawsx.HOW_TO_LOCAL),
                 "sentiment": ("sentiment", sentiment.HOW_TO_LOCAL), "parallel": ("parallel corpus", parallel.HOW_TO_LOCAL)}
-UNTRANSLATED = ("mldoc", "sentiment")  # tasks whose pairs come from the parallel corpus
+UNTRANSLATED = ("mldoc", "sentiment")  # paper tasks whose pairs come from the parallel corpus
+
+
+def untranslated(p: Params, task: str) -> bool:
+    """Whether a task ships no translations of its training rows, so that its pairs come from the parallel corpus:
+    MLDoc, sentiment, and a table task naming no translations."""
+    entry = p.task(task)
+    if entry.format != "table":
+        return entry.format in UNTRANSLATED
+    return "translations" not in (entry.files if entry.files else entry.hub_splits)
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,8 @@ class HubSource:
 def hub_sources(p: Params, tasks: tuple[str, ...]) -> list[HubSource]:
     """The Hub datasets reading `tasks` will use: each task without a local copy, and the parallel corpus when a
     task ships no translations."""
-    keys = [*tasks, *(["parallel"] if any(t in UNTRANSLATED for t in tasks) else [])]
+    keys = [*(t for t in tasks if t in HUB_DATASETS and p.task(t).format == t),
+            *(["parallel"] if any(untranslated(p, t) for t in tasks) else [])]
     out = []
     for key in keys:
         spec = getattr(p.datasets, key)
@@ -153,7 +173,7 @@ def load_real(p: Params, tasks: tuple[str, ...], optional: tuple[str, ...],
         if not langs and task in optional:  # its languages were left out one by one, each with its warning
             echo(f"WARNING {task}: no target language left; nothing will score its transfer")
         elif not langs:
-            raise DataError(f"data.languages {list(p.data.languages)}: {task} ({_source(getattr(d, task))}) has test "
+            raise DataError(f"data.languages {list(p.data.languages)}: {task} ({where_read(p, task)}) has test "
                             f"rows in none of the target languages {targets}, so nothing could score its transfer; "
                             "add a language its dataset holds")
     tallies = {task: data.tally for task, data in loaded.items()}

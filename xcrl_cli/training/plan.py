@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import ConfigError, Params
-from ..data.sources import UNTRANSLATED
+from ..data.sources import read_task, untranslated
 from ..model.losses import needed_segments
 from .workers import longest_first
 
@@ -144,17 +144,27 @@ def makespan(durations: list[float], workers: int) -> float:
 
 
 def train_size(p: Params, task: str, embedded: bool) -> int:
+    """English training rows: the embedded benchmark's, the published split's, or a table task's, read."""
     if embedded:
         return p.benchmark.train_size
+    if p.task(task).format == "table":
+        return len(read_task(p, task, optional=False).rows["train"])
     if task == "mldoc":
         return p.datasets.mldoc.train_size
     return PAPER_TRAIN_SIZES[task]
 
 
+def labels_of(p: Params, task: str, embedded: bool) -> int:
+    if embedded:
+        return len(_embedded_labels(task))
+    entry = p.task(task)
+    return len(entry.labels) if entry.format == "table" else PAPER_LABELS[task]
+
+
 def segments_per_example(p: Params, variant: str, task: str, embedded: bool) -> int:
     """1 (x) + the pair (and its corpus source side when the task ships no translations) + the counterfactual."""
     needed = needed_segments(p.variant(variant))
-    anchor = "pair" in needed and not embedded and task in UNTRANSLATED  # the embedded benchmark translates every task
+    anchor = "pair" in needed and not embedded and untranslated(p, task)  # the embedded benchmark translates all
     return 1 + len(needed) + anchor
 
 
@@ -218,7 +228,7 @@ def make_plan(p: Params, throughput: str | None = None) -> Plan:
     with torch.device("meta"):
         encoder = AutoModel.from_config(encoder_config(p), add_pooling_layer=False)
     embedded = p.data.source == "embedded"
-    labels = {t: PAPER_LABELS[t] if not embedded else len(_embedded_labels(t)) for t in p.data.tasks}
+    labels = {t: labels_of(p, t, embedded) for t in p.data.tasks}
     count = {}
 
     def parameters(variant: str, task: str, n_labels: int) -> int:

@@ -1,6 +1,7 @@
-"""Assembling a sentence-pair task (XNLI, PAWS-X) from record streams: English train, its translations, dev/test.
+"""Assembling a task from record streams: English train, its translations, dev/test (XNLI, PAWS-X, and any `table`
+task of the registry, single text or pair).
 
-Both datasets ship the same shape — a training set, machine translations of it linked by a key, human-translated
+These datasets ship the same shape — a training set, machine translations of it linked by a key, human-translated
 dev/test sets linked by a pair id — and differ only in how labels are written and which rows are unusable. Those
 differences are a `PairFormat`; the assembly is shared.
 """
@@ -14,8 +15,9 @@ from pathlib import Path
 from . import hub as hf
 from .schema import TaskData, example, label_text, translation
 
-# (language, key, first sentence, second sentence, label as read, where it was read for error messages)
-Record = tuple[str, str, str, str, str | int, str]
+# (language, key, first text, second text (None for a single-text task), label as read, where it was read for error
+# messages)
+Record = tuple[str, str, str, str | None, str | int, str]
 # (train, {lang: translated train}, {split: dev/test}) record streams, read from a folder or from the Hub given
 # (folder or repo, wanted languages, wanted languages but the source, source language)
 Sources = tuple[Iterable[Record], Mapping[str, Iterable[Record]], Mapping[str, Iterable[Record]]]
@@ -33,7 +35,8 @@ class PairFormat:
     local_sources: Reader
     hub_sources: Reader
     skipped_labels: Mapping[str, str] = field(default_factory=dict)  # label as read -> why its row is skipped
-    placeholder: str | None = None  # a text standing for a failed translation (PAWS-X's "NS")
+    placeholders: tuple[str, ...] = ()  # texts standing for a failed translation (PAWS-X's "NS")
+    pair: bool = True  # two texts per example; False: one (the second of each record is None)
 
 
 def load(fmt: PairFormat, local: Path | None, hub: str | None, languages: Sequence[str], source_lang: str) -> TaskData:
@@ -54,7 +57,7 @@ def assemble(fmt: PairFormat, train: Iterable[Record], translated: Mapping[str, 
              evaluation: Mapping[str, Iterable[Record]]) -> TaskData:
     """The task's rows and translations; every record read is counted in the tally, kept or skipped by reason (a
     translation too: of a training row that was not kept, it has nothing to translate)."""
-    data = TaskData(fmt.task, fmt.labels, pair=True)
+    data = TaskData(fmt.task, fmt.labels, pair=fmt.pair)
     kept = _add_rows(fmt, data, "train", train)
     for records in translated.values():
         for lang, key, first, second, _label_as_read, _where in records:
@@ -86,9 +89,11 @@ def _add_rows(fmt: PairFormat, data: TaskData, split: str, records: Iterable[Rec
 
 
 def _unusable(fmt: PairFormat, first: str | None, second: str | None) -> str | None:
-    """Why a pair gives nothing for a model to read (a placeholder, an empty or missing side), or None."""
-    if fmt.placeholder is not None and fmt.placeholder in (first, second):
-        return f"{fmt.placeholder} placeholder"
-    if not (first and first.strip() and second and second.strip()):
+    """Why an example gives nothing for a model to read (a placeholder, an empty or missing text), or None."""
+    texts = (first, second) if fmt.pair else (first,)
+    for placeholder in fmt.placeholders:
+        if placeholder in texts:
+            return f"{placeholder} placeholder"
+    if not all(text and text.strip() for text in texts):
         return "empty text"
     return None

@@ -81,7 +81,7 @@ def _hub_records(repo: str, config: str, split: str) -> Iterator[Record]:
 
 FORMAT = PairFormat(TASK, "PAWS-X", LABELS, LANGUAGES, HOW_TO_LOCAL, _label, _local_sources, _hub_sources,
                     skipped_labels={MISSING_LABEL: "missing label (-1)"},
-                    placeholder=PLACEHOLDER)
+                    placeholders=(PLACEHOLDER,))
 
 
 def load(local: Path | None, hub: str | None, languages: Sequence[str], source_lang: str) -> TaskData:
