@@ -152,7 +152,7 @@ def write_reviews(root: Path, copies: int = 1) -> dict:
         (root / f"{split}.csv").write_text(head + "".join(f'{u},"{t} {split}",{s},{lang}\n' for u, t, s, lang in rows))
     (root / "translations.csv").write_text("uid,body,language\n" + "".join(
         f'{u},"de: {t}",de\n' for u, t, _, _ in train))
-    return {"format": "table", "kind": "single", "labels": ["bad", "good"], "label_values": ["1", "5"],
+    return {"format": "table", "kind": "single", "labels": ["bad", "good"], "label_values": [1, 5],
             "metric": "macro_f1", "files": {split: str(root / f"{split}.csv") for split in
                                             ("train", "dev", "test", "translations")},
             "columns": {"text": "body", "label": "stars", "lang": "language", "id": "uid"}}

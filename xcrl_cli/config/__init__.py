@@ -39,7 +39,8 @@ from .params import (
 from .validation import parse_params
 
 __all__ = [
-    "ALIGN_MODES", "LOSS_TERMS", "METRICS", "RANGES", "SOURCES", "TASKS", "BenchmarkParams", "ConfigError", "DataConfig",
+    "ALIGN_MODES", "LOSS_TERMS", "METRICS", "RANGES", "SOURCES", "TASKS", "BenchmarkParams", "ConfigError",
+    "DataConfig",
     "DatasetsParams", "DictionarySource", "EvaluateConfig", "HubOrLocal", "MLDocSource", "ModelConfig", "PairsParams",
     "ParallelSource", "Params", "PretrainConfig", "ReportParams", "SignificanceParams", "SlurmConfig", "SweepParams",
     "TaskEntry", "TrainConfig", "Variant", "load_params", "load_yaml", "parse_params", "to_dict",

@@ -47,8 +47,8 @@ RANGES = {
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
     "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
     "train.runs_per_gpu": "[1, inf)", "train.slurm.time_min": "[1, inf)", "train.slurm.gpus_per_job": "[0, inf)",
-    "train.slurm.cpus_per_job": "[1, inf)", "train.slurm.mem_gb": "[1, inf)", "train.slurm.array_parallelism": "[1, inf)",
-    "train.slurm.max_requeues": "[0, inf)", "train.slurm.poll_s": "(0, inf)",
+    "train.slurm.cpus_per_job": "[1, inf)", "train.slurm.mem_gb": "[1, inf)",
+    "train.slurm.array_parallelism": "[1, inf)", "train.slurm.max_requeues": "[0, inf)", "train.slurm.poll_s": "(0, inf)",
     "train.encoder_lr_scale": "(0, 1]", "train.embedding_lr_scale": "[0, 1]",
     "train.log_every": "[1, inf)",
     "variants.*.weights.*": "[0, inf)",
@@ -145,8 +145,8 @@ class TaskEntry:
     metric: str = "accuracy"  # its column in the report: accuracy | macro_f1 | f1 (of the second label)
     kind: str = "single"  # table: single (one text) | pair (two texts)
     labels: tuple[str, ...] = ()  # table: the label names, in order (index 1 is f1's positive label)
-    label_values: tuple[str, ...] = ()  # table: how the data writes each label, in the order of `labels`; default:
-                                        # the name itself or its index
+    # table: how the data writes each label, in the order of `labels` (1 and 5 for stars); default: its name or index
+    label_values: tuple[str | int, ...] = ()
     files: dict[str, str] = field(default_factory=dict)  # table: split -> a file or a folder of parquet files;
                                                          # `{lang}` in a path: one per language
     hub: str | None = None  # table: a Hub dataset id, or a local folder laid out as one (data/<split>-*.parquet)

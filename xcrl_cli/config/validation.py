@@ -159,7 +159,8 @@ def _validate(p: Params) -> None:
         _one_of("datasets.optional", task, list(p.tasks))
     for task in p.benchmark.cue_strength:
         _one_of("benchmark.cue_strength", task, TASKS)
-    missing = [task for task in p.data.tasks if p.tasks[task].format != "table" and task not in p.benchmark.cue_strength]
+    generated = [task for task in p.data.tasks if p.tasks[task].format != "table"]  # a table task has no cue
+    missing = [task for task in generated if task not in p.benchmark.cue_strength]
     if missing:
         raise ConfigError(f"benchmark.cue_strength: no strength for {missing}; give one per task of data.tasks, "
                           f"e.g. {{{', '.join(f'{t}: 0.7' for t in p.data.tasks)}}}")
