@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install reproduce test paper wheelhouse install-offline
+.PHONY: install reproduce test paper wheelhouse install-offline mutants
 
 $(BIN)/xcrl: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -34,6 +34,12 @@ reproduce: install
 
 test: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
+
+# Mutation testing of the maths core (docs/reliability.md, "Mutation testing"; not part of `make test`). mutmut keeps
+# its results in mutants/ and re-tests only what changed since; `rm -rf mutants` first for a run from scratch.
+mutants: install
+	cd $(CURDIR) && PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mutmut run --max-children $${MUTANT_JOBS:-2}
+	$(BIN)/python scripts/mutants_score.py
 
 paper: install
 	export PATH="$(abspath $(BIN)):$$PATH"; eval "dvc exp run -n paper $$(xcrl preset paper)"
