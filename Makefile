@@ -35,10 +35,12 @@ reproduce: install
 test: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
 
-# Mutation testing of the maths core (docs/reliability.md, "Mutation testing"; not part of `make test`). mutmut keeps
-# its results in mutants/ and re-tests only what changed since; `rm -rf mutants` first for a run from scratch.
+# Mutation testing of the maths core (docs/reliability.md, "Mutation testing"; not part of `make test`). Always from
+# scratch: mutmut's cache keeps a mutant's verdict when only the tests change, so a survivor a new test kills, or a
+# kill a weakened test no longer makes, would go unseen.
 mutants: install
-	cd $(CURDIR) && PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mutmut run --max-children $${MUTANT_JOBS:-2}
+	rm -rf mutants
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mutmut run --max-children $${MUTANT_JOBS:-2}
 	$(BIN)/python scripts/mutants_score.py
 
 paper: install

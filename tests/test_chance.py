@@ -121,19 +121,20 @@ def test_purity_counts_meanings_rendered_in_two_languages_and_scores_a_mixed_clu
 
 
 def test_purity_replays_the_seeded_choice_of_meanings_and_a_single_seeded_k_means():
-    """Random renderings of 9 meanings in en and de, 5 chosen: the documented procedure by hand (the first 5 of the
-    seeded permutation of the sorted meanings, one k-means++ seeding with random_state = seed)."""
+    """Random renderings of 30 meanings in en and de, 12 chosen: the documented procedure by hand (the first 12 of
+    the seeded permutation of the sorted meanings, one k-means++ seeding with random_state = seed). On these points
+    k-means has several local optima, so another seeding or a second one changes the purity for some seeds."""
     rng = np.random.default_rng(6)
-    meanings = [f"m{i}" for i in range(9) for _ in range(2)]
-    langs, x = np.array(["en", "de"] * 9), rng.normal(size=(18, 2))
+    meanings = [f"m{i}" for i in range(30) for _ in range(2)]
+    langs, x = np.array(["en", "de"] * 30), rng.normal(size=(60, 2))
     values = set()
-    for seed in range(6):
-        chosen = set(np.random.default_rng(seed).permutation(sorted(set(meanings)))[:5].tolist())
+    for seed in range(10):
+        chosen = set(np.random.default_rng(seed).permutation(sorted(set(meanings)))[:12].tolist())
         rows = np.array([m in chosen for m in meanings])
-        clusters = KMeans(n_clusters=5, n_init=1, random_state=seed).fit_predict(x[rows])
+        clusters = KMeans(n_clusters=12, n_init=1, random_state=seed).fit_predict(x[rows])
         labels = np.array(meanings)[rows]
         hand = sum(max((labels[clusters == c] == m).sum() for m in chosen) for c in set(clusters)) / rows.sum()
-        assert clustering_purity(x, meanings, langs, n_meanings=5, seed=seed) == pytest.approx(hand)
+        assert clustering_purity(x, meanings, langs, n_meanings=12, seed=seed) == pytest.approx(hand)
         values.add(hand)
     assert len(values) > 2  # the choice and the seeding matter on these points
 
