@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install reproduce test paper wheelhouse install-offline
+.PHONY: install reproduce test paper wheelhouse install-offline mutants
 
 $(BIN)/xcrl: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -34,6 +34,14 @@ reproduce: install
 
 test: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
+
+# Mutation testing of the maths core (docs/reliability.md, "Mutation testing"; not part of `make test`). Always from
+# scratch: mutmut's cache keeps a mutant's verdict when only the tests change, so a survivor a new test kills, or a
+# kill a weakened test no longer makes, would go unseen.
+mutants: install
+	rm -rf mutants
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mutmut run --max-children $${MUTANT_JOBS:-2}
+	$(BIN)/python scripts/mutants_score.py
 
 paper: install
 	export PATH="$(abspath $(BIN)):$$PATH"; eval "dvc exp run -n paper $$(xcrl preset paper)"

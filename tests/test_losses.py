@@ -67,10 +67,14 @@ def test_normalized_distance_is_2_minus_2_cos_and_unchanged_by_shrinking(term):
         assert term(out, s, LITERAL).item() == pytest.approx(c * c * (4 + 1), rel=1e-5)
 
 
-def test_orth_per_sample_is_squared_cosine_summed_over_the_three_pairs():
-    inv, spe, task = torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 1.0]]), torch.tensor([[0.0, 2.0]])
-    value = orth_loss(out_of(z_inv=inv, z_spe=spe, z_task=task), seg(1, 0, langs=(0,)), OPTS)
-    assert value.item() == pytest.approx(0.5 + 0.0 + 0.5)
+def test_orth_per_sample_is_the_mean_over_samples_of_squared_cosines_summed_over_the_three_pairs():
+    """Two samples of unequal norms, every pair non-orthogonal in some sample. Sample 1: cos² (inv, spe) = 1/2,
+    (inv, task) = 1/5, (spe, task) = 9/10; sample 2: 1/2, 16/25, 1/50. Means 1/2, 21/50, 23/50: 69/50 in all."""
+    inv = torch.tensor([[2.0, 0.0], [0.0, 3.0]])
+    spe = torch.tensor([[1.0, 1.0], [1.0, -1.0]])
+    task = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    value = orth_loss(out_of(z_inv=inv, z_spe=spe, z_task=task), seg(2, 0, labels=(0, 0), langs=(0, 0)), OPTS)
+    assert value.item() == pytest.approx(69 / 50)
 
 
 def test_orth_batch_is_frobenius_norm_of_cross_correlation():
@@ -82,10 +86,27 @@ def test_orth_batch_is_frobenius_norm_of_cross_correlation():
     assert value.item() == pytest.approx(1.0)
 
 
+def test_orth_batch_centres_and_scales_each_column_of_uncentred_subspaces():
+    """Columns with offsets and unequal scales: Â, B̂ centred and unit-norm per column, ‖ÂᵀB̂‖_F² per pair."""
+    rng = np.random.default_rng(4)
+    z = [rng.normal(size=(5, 3)) * [1.0, 3.0, 0.5] + [2.0, -1.0, 4.0] for _ in range(3)]
+
+    def hand(a: np.ndarray, b: np.ndarray) -> float:
+        a, b = a - a.mean(0), b - b.mean(0)
+        a, b = a / np.linalg.norm(a, axis=0), b / np.linalg.norm(b, axis=0)
+        return float(((a.T @ b) ** 2).sum())
+
+    out = out_of(**{k: torch.tensor(v) for k, v in zip(("z_inv", "z_spe", "z_task"), z)})
+    value = orth_loss(out, seg(5, 0, labels=(0,) * 5, langs=(0,) * 5), ModelConfig(orth_mode="batch"))
+    assert value.item() == pytest.approx(hand(z[0], z[1]) + hand(z[0], z[2]) + hand(z[1], z[2]), rel=1e-9)
+
+
 def test_adv_is_language_cross_entropy_over_sources_and_pairs():
-    lang_logits = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
-    value = adv_loss(out_of(lang_logits=lang_logits), seg(), OPTS)
-    assert value.item() == pytest.approx(math.log(2))
+    """Source (language 0) logits (2, −1): −log σ(3); pair (language 1) logits (0.5, 1.5): −log σ(1); the
+    counterfactual row is not language-labelled and stays out."""
+    lang_logits = torch.tensor([[2.0, -1.0], [0.5, 1.5], [9.0, -9.0]])
+    value = adv_loss(out_of(lang_logits=lang_logits), seg(1, 1, 1, langs=(0, 1, 1)), OPTS)
+    assert value.item() == pytest.approx((math.log(1 + math.exp(-3)) + math.log(1 + math.exp(-1))) / 2)
 
 
 def test_cf_is_squared_distance_of_predicted_distributions():
@@ -155,16 +176,20 @@ def test_coral_of_one_distribution_is_small_against_a_shift_while_the_literal_fo
     assert same < 0.5 and shifted > 2 * same
 
 
-def _hand_mmd(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = _hand_standardise(a, b)
+def _hand_mmd(a: np.ndarray, b: np.ndarray, biased: bool = False) -> float:
+    """The module docstring's MMD² written out; `biased`: on a and b as given, every k(x, x) included."""
+    if not biased:
+        a, b = _hand_standardise(a, b)
     x = np.concatenate([a, b])
     n, m, total = len(a), len(b), len(x)
     d2 = [[float(((x[i] - x[j]) ** 2).sum()) for j in range(total)] for i in range(total)]
     positive = sorted(v for row in d2 for v in row if v > 0)
-    scale = positive[(len(positive) - 1) // 2]  # the lower median, as torch.median
+    scale = positive[(len(positive) - 1) // 2] if positive else 1.0  # the lower median, as torch.median
     k = [[sum(math.exp(-d2[i][j] / (s * scale)) for s in (0.5, 1.0, 2.0)) for j in range(total)] for i in range(total)]
-    within_a = sum(k[i][j] for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
-    within_b = sum(k[i][j] for i in range(n, total) for j in range(n, total) if i != j) / (m * (m - 1))
+    keep = (lambda i, j: True) if biased else (lambda i, j: i != j)
+    pairs_a, pairs_b = (n * n, m * m) if biased else (n * (n - 1), m * (m - 1))
+    within_a = sum(k[i][j] for i in range(n) for j in range(n) if keep(i, j)) / pairs_a
+    within_b = sum(k[i][j] for i in range(n, total) for j in range(n, total) if keep(i, j)) / pairs_b
     across = sum(k[i][j] for i in range(n) for j in range(n, total)) / (n * m)
     return within_a + within_b - 2 * across
 
@@ -175,6 +200,44 @@ def test_mmd_is_the_unbiased_u_statistic_on_standardised_features():
     s, opts = _align_seg(4, 3, align_mode="mmd")
     value = align_loss(out_of(r=torch.tensor(np.concatenate([a, b]), dtype=torch.float64)), s, opts)
     assert value.item() == pytest.approx(_hand_mmd(a, b), rel=1e-6)
+
+
+def _align(mode: str, a: np.ndarray, b: np.ndarray) -> float:
+    s, opts = _align_seg(len(a), len(b), align_mode=mode)
+    return align_loss(out_of(r=torch.tensor(np.concatenate([a, b]), dtype=torch.float64)), s, opts).item()
+
+
+def test_mmd_bandwidth_is_the_median_of_the_positive_squared_distances_however_small():
+    """Two tight clusters (squared distances below 1 within them, far above across), then rows all within 0.1 of
+    each other for the biased form, which does not standardise; identical rows score 0 (no positive distance:
+    bandwidth 1)."""
+    a, b = np.array([[0.0], [0.1], [10.0]]), np.array([[0.05], [10.1], [9.9]])
+    assert _align("mmd", a, b) == pytest.approx(_hand_mmd(a, b), rel=1e-6)
+    tiny_a, tiny_b = np.array([[0.0, 0.01], [0.02, 0.0]]), np.array([[0.05, 0.03], [0.01, 0.04]])
+    assert _align("mmd_biased", tiny_a, tiny_b) == pytest.approx(_hand_mmd(tiny_a, tiny_b, biased=True), rel=1e-6)
+    same = np.ones((2, 2))
+    assert _align("mmd", same, same) == 0.0 and _align("mmd_biased", same, same) == 0.0
+
+
+def test_coral_standardises_a_constant_dimension_to_zero_instead_of_dividing_by_zero():
+    """The second dimension is 5 everywhere: standardised (variance 0 + 1e-8) it is 0, and only the first counts."""
+    a, b = np.array([[0.0, 5.0], [2.0, 5.0], [1.0, 5.0]]), np.array([[3.0, 5.0], [5.0, 5.0]])
+    sa, sb = _hand_standardise(a, b)
+    assert sa[:, 1].tolist() == [0.0] * 3
+    d = 2
+    hand = ((sa.mean(0) - sb.mean(0)) ** 2).sum() / d + ((_hand_cov(sa) - _hand_cov(sb)) ** 2).sum() / (4 * d * d)
+    assert _align("coral", a, b) == pytest.approx(hand, rel=1e-6)
+
+
+def test_align_needs_min_per_lang_source_rows_and_reads_the_source_language_from_the_first_row():
+    """Two source rows against three de rows at align_min_per_lang 3: the source is too small, nothing is aligned. One
+    source row (en) before pairs in de ×2 and fr ×2 at minimum 2: still nothing, though de and fr each have enough."""
+    rng = np.random.default_rng(3)
+    r = torch.tensor(rng.normal(size=(5, 2)))
+    opts = ModelConfig(align_mode="coral_literal", align_min_per_lang=3)
+    assert align_loss(out_of(r=r), seg(2, 3, labels=(0, 0), langs=(0, 0, 1, 1, 1)), opts).item() == 0.0
+    opts = ModelConfig(align_mode="coral_literal", align_min_per_lang=2)
+    assert align_loss(out_of(r=r), seg(1, 4, labels=(0,), langs=(0, 1, 1, 2, 2)), opts).item() == 0.0
 
 
 def test_unbiased_mmd_of_one_distribution_averages_zero_and_the_biased_form_does_not():
