@@ -6,9 +6,10 @@ training seed. Both variants of a replicate see the same data and the same seed 
 d_r = A_r − B_r is paired: what the draw does to both cancels. What the seed does cancels only in part: the same
 seed gives the same batches only to variants that encode the same segments (ERM and Proposed, whose batches also
 carry pairs and counterfactuals, share about 4 % of their batches at one seed), so most of the seed's effect is
-not common to A and B and stays in the spread of the d_r, which the interval counts. A Table 2/3 cell (variant, task) of replicate r is the
-task metric on each target language's test examples, averaged over the languages, as the report computes it
-(`report/cells.py`); `average` is the mean of the replicate's task cells; a subset column the mean of its tasks'.
+not common to A and B and stays in the spread of the d_r, which the interval counts. A Table 2/3 cell (variant,
+task) of replicate r is the task metric on each target language's test examples, averaged over the languages, as the
+report computes it (`report/cells.py`); `average` is the mean of the replicate's task cells; a subset column the
+mean of its tasks'.
 
 The interval counts every source of noise there is:
 
