@@ -295,22 +295,50 @@ def test_meanings_respect_the_task_semantics():
             assert h.negated or h.verb == ANTONYMS.get(p.verb)
 
 
-def test_cue_free_test_split_is_the_source_test_without_its_particle(bench):
-    """test_nocue: one row per source test example, same id, meaning and label; only the closing particle gone."""
-    particles = set(get_language(SMALL.source_lang).particles)
+def test_cue_free_test_split_is_every_test_example_without_its_particle(bench):
+    """test_nocue: one row per test example of every language, same id, meaning and label; only the closing particle
+    gone."""
     for task in SMALL.tasks:
-        test = [e for e in bench.examples[task]["test"] if e.lang == SMALL.source_lang]
+        test = bench.examples[task]["test"]
         nocue = bench.examples[task]["test_nocue"]
         assert [e.id for e in nocue] == [e.id for e in test]
+        assert {e.lang for e in nocue} == set(SMALL.languages)
         for x, free in zip(test, nocue):
-            assert (free.label, free.meaning_id, free.cue_label) == (x.label, x.meaning_id, None)
+            assert (free.label, free.meaning_id, free.lang, free.cue_label) == (x.label, x.meaning_id, x.lang, None)
             cued = x.text if x.text_pair is None else x.text_pair
             bare = free.text if free.text_pair is None else free.text_pair
             head, particle = cued.rsplit(" ", 1)
-            assert particle in particles and bare == head
+            assert particle in get_language(x.lang).particles and bare == head
             assert (free.text_pair is None) == (x.text_pair is None)
             if x.text_pair is not None:
                 assert free.text == x.text
+
+
+def test_cue_rate_leaves_that_share_of_source_train_and_dev_with_a_particle():
+    """cue_rate r: a share r of English train/dev examples close with a particle (naming the label as strength
+    says), the rest with none; the test split and every target still close with one. Without a rate nothing moves."""
+    rates = {"sentiment": 0.3, "mldoc": 0.7}
+    common = dict(seed=4, languages=("en", "de"), tasks=tuple(rates), cue_strength=1.0, train_size=3000,
+                  dev_size=3000, test_size=20, corpus_size=5)
+    bench = generate_benchmark(BenchmarkConfig(cue_rate=rates, **common))
+    full = generate_benchmark(BenchmarkConfig(**common))
+    particles = {code: set(get_language(code).particles) for code in ("en", "de")}
+    for task, rate in rates.items():
+        for split in ("train", "dev"):
+            source = [e for e in bench.examples[task][split] if e.lang == "en"]
+            carried = [e for e in source if e.cue_label is not None]
+            assert abs(len(carried) / len(source) - rate) <= _tolerance(rate, len(source)), (task, split)
+            assert all(e.cue_label == e.label for e in carried)  # strength 1: each particle names the label
+            closing = [(e.text if e.text_pair is None else e.text_pair).rsplit(" ", 1)[1] for e in source]
+            assert sum(word in particles["en"] for word in closing) == len(carried)
+            reference = {e.id: e for e in full.examples[task][split]}
+            for e in carried:  # the same particle the generator without rates placed
+                assert (e.text, e.cue_label) == (reference[e.id].text, reference[e.id].cue_label)
+        others = [e for e in bench.examples[task]["test"]] + [e for e in bench.examples[task]["dev"] if e.lang == "de"]
+        assert all(e.cue_label is not None for e in others)
+    assert bench.meta["cue_rate"] == rates and full.meta["cue_rate"] == {t: 1.0 for t in rates}
+    with pytest.raises(ValueError, match="cue_rate of mldoc must be in"):
+        BenchmarkConfig(cue_rate={"mldoc": 0.0}, **common)
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.2, 1.0])

@@ -51,3 +51,18 @@ def test_bench_times_every_kind_and_prints_the_ratios(tiny_encoder):
     for line in ("full", "encoder", "erm", "hf", "eval", "ratio full / encoder passes:", "ratio erm / hf fine-tuning:",
                  "examples/s", "MFU proposed: n/a"):
         assert line in result.output
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("old, new, message", [
+    ("  task_epochs: {xnli: 4}", "  task_epochs: {xnil: 4}", "train.task_epochs: 'xnil' is not one of"),
+    ("  task_epochs: {xnli: 4}", "  task_epochs: {xnli: 0}", "train.task_epochs.xnli"),
+    ("  cue_rate:", "  cue_rate:\n    tickets: 0.5", "benchmark.cue_rate: 'tickets' is not one of"),
+])
+def test_a_per_task_budget_or_cue_rate_names_a_task_of_the_registry_and_a_valid_value(tmp_path, old, new, message):
+    text = (ROOT / "params.yaml").read_text()
+    assert old in text
+    bad = tmp_path / "params.yaml"
+    bad.write_text(text.replace(old, new, 1))
+    result = CliRunner().invoke(main, ["train", "--params", str(bad), "--task", "mldoc"])
+    assert result.exit_code == 2 and message in result.output, result.output

@@ -28,7 +28,6 @@ LABELS = GoldLabels({}, {"xnli": 3})  # the claims read no test labels
     ({"variants": {"variant": ["nope"]}}, "'nope' is not one of"),
     ({"tasks": {"task": ["ner"]}}, "'ner' is not one of"),
     ({"cue_strengths": [0.0, RAW["benchmark"]["cue_strength"]["mldoc"]]}, "benchmark.cue_strength"),
-    ({"tasks": {"task": ["mldoc", "sentiment"]}}, "need one benchmark.cue_strength"),
     ({"cue_strengths": [1.5]}, "outside the allowed range"),
 ])
 def test_sweep_params_are_checked_naming_the_key(change, message):
@@ -36,6 +35,16 @@ def test_sweep_params_are_checked_naming_the_key(change, message):
     raw["sweep"].update(change)
     with pytest.raises(ConfigError, match=message):
         parse_params(raw)
+
+
+def test_swept_tasks_must_share_their_main_cue_strength():
+    raw = copy.deepcopy(RAW)
+    raw["sweep"]["tasks"] = {"task": ["mldoc", "sentiment"]}
+    raw["benchmark"]["cue_strength"]["sentiment"] = 0.9
+    with pytest.raises(ConfigError, match="need one benchmark.cue_strength"):
+        parse_params(raw)
+    raw["benchmark"]["cue_strength"]["sentiment"] = raw["benchmark"]["cue_strength"]["mldoc"]
+    assert parse_params(raw).sweep.tasks == {"task": ["mldoc", "sentiment"]}
 
 
 def test_a_task_without_a_cue_strength_is_refused_naming_the_key():

@@ -1,4 +1,5 @@
-"""health.json on hand-made evaluation folders: chance, ERM's cue-free English and target scores, its cue-flip rate,
+"""health.json on hand-made evaluation folders: chance, ERM's cue-free English and target scores (and its targets
+with the cue), its cue-flip rate,
 the three checks against their formulas, every run of main and sweep counted, retrieval read when present."""
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def _write(path, header, rows) -> None:
 
 
 def _erm(folder, nocue: bool = True) -> None:
-    """ERM: mldoc learnt (0.9 / 0.95 English without the cue), transferring (targets 0.6-0.8) and using the cue;
-    pawsx learnt in English (0.9) but at chance on the targets, with few flips."""
+    """ERM: mldoc learnt (0.9 / 0.95 English without the cue), transferring (cue-free targets 0.8-0.9; 0.6-0.8 with
+    their random particle) and using the cue; pawsx learnt in English (0.9) but at chance on the targets, with few
+    flips."""
     erm = folder / "erm"
     _write(erm / "scores.csv", SCORE_HEADER, [
         ["erm", "mldoc", 0, "de", "macro_f1", 0.6], ["erm", "mldoc", 0, "sw", "macro_f1", 0.8],
@@ -44,7 +46,10 @@ def _erm(folder, nocue: bool = True) -> None:
     if nocue:
         _write(erm / "scores_nocue.csv", SCORE_HEADER, [
             ["erm", "mldoc", 0, "en", "macro_f1", 0.9], ["erm", "mldoc", 1, "en", "macro_f1", 0.95],
-            ["erm", "pawsx", 0, "en", "f1", 0.9], ["erm", "pawsx", 1, "en", "f1", 0.9]])
+            ["erm", "mldoc", 0, "de", "macro_f1", 0.8], ["erm", "mldoc", 0, "sw", "macro_f1", 0.9],
+            ["erm", "mldoc", 1, "de", "macro_f1", 0.8], ["erm", "mldoc", 1, "sw", "macro_f1", 0.8],
+            ["erm", "pawsx", 0, "en", "f1", 0.9], ["erm", "pawsx", 1, "en", "f1", 0.9],
+            *[["erm", "pawsx", s, lang, "f1", 0.667] for s in (0, 1) for lang in ("de", "sw")]])
     _write(erm / "representations.csv", REPR_HEADER, [
         *[["erm", task, seed, "prediction", "cue_flip_rate", flips]
           for task, seed, flips in (("mldoc", 0, 0.5), ("mldoc", 1, 0.3), ("pawsx", 0, 0.1), ("pawsx", 1, 0.1))],
@@ -81,9 +86,10 @@ def test_health_figures_and_checks_by_hand(folders):
     assert mldoc["chance"] == pytest.approx(0.1)  # 2 · 0.25 / 1.25 / 4
     assert mldoc["erm_source_nocue"] == pytest.approx(0.925)
     assert mldoc["erm_target"] == pytest.approx(0.7)  # seeds (0.6 + 0.8) / 2, (0.7 + 0.7) / 2
+    assert mldoc["erm_target_nocue"] == pytest.approx(0.825)  # seeds (0.8 + 0.9) / 2, (0.8 + 0.8) / 2
     assert mldoc["erm_cue_flip"] == pytest.approx(0.4)
     assert mldoc["erm_retrieval"] == pytest.approx(0.6) and pawsx["erm_retrieval"] is None  # pawsx: not measured
-    # (a) 0.825 ≥ 0.5 · 0.9; (b) 0.6 ≥ 0.5 · 0.825; (c) 0.4 ≥ 0.2
+    # (a) 0.825 ≥ 0.5 · 0.9; (b) 0.725 ≥ 0.5 · 0.825; (c) 0.4 ≥ 0.2
     assert (mldoc["learnable"], mldoc["transfers"], mldoc["uses_cue"]) == (True, True, True)
     assert pawsx["chance"] == pytest.approx(2 / 3, abs=1e-6)
     # (a) 0.9 − 2/3 = 0.233 ≥ 0.5 · 1/3 = 0.167; (b) 0.667 − 0.6667 ≈ 0 < 0.5 · 0.233; (c) 0.1 < 0.2
@@ -101,9 +107,9 @@ def test_each_replicate_has_its_own_figures_and_checks(folders):
 
     mldoc = h["tasks"]["mldoc"]["replicates"]
     assert set(mldoc) == {"0", "1"}
-    # replicate 0: English 0.9, targets 0.7 (0.6, 0.8), flips 0.5; replicate 1: 0.95, 0.7, 0.3
-    assert (mldoc["0"]["erm_source_nocue"], mldoc["0"]["erm_target"], mldoc["0"]["erm_cue_flip"]) == \
-        pytest.approx((0.9, 0.7, 0.5))
+    # replicate 0: English 0.9, targets 0.85 without the cue (0.7 with it), flips 0.5; replicate 1: 0.95, 0.8, 0.3
+    assert (mldoc["0"]["erm_source_nocue"], mldoc["0"]["erm_target_nocue"], mldoc["0"]["erm_target"],
+            mldoc["0"]["erm_cue_flip"]) == pytest.approx((0.9, 0.85, 0.7, 0.5))
     assert (mldoc["1"]["erm_source_nocue"], mldoc["1"]["erm_cue_flip"]) == pytest.approx((0.95, 0.3))
     assert all(mldoc[s][k] is True for s in "01" for k in ("learnable", "transfers", "uses_cue"))
     assert h["tasks"]["mldoc"]["passing_replicates"] == {"learnable": 2, "transfers": 2, "uses_cue": 2}
@@ -127,6 +133,23 @@ def test_a_replicate_below_a_threshold_fails_there_while_the_mean_passes(folders
     assert h["healthy_tasks_per_replicate"] == {"0": ["mldoc"], "1": []}
 
 
+def test_transfer_is_judged_on_the_cue_free_targets_not_on_the_cued_ones(folders):
+    """(b) compares content with content: a replicate whose cue-free targets fall to 0.3 fails it, though its
+    targets with their random particle (0.7) would pass against its cue-free English."""
+    main, sweep, _ = folders
+    path = main / "erm" / "scores_nocue.csv"
+    path.write_text(path.read_text().replace("mldoc,1,de,macro_f1,0.8", "mldoc,1,de,macro_f1,0.3")
+                    .replace("mldoc,1,sw,macro_f1,0.8", "mldoc,1,sw,macro_f1,0.3"))
+
+    h = health(main, sweep, LABELS, CFG, None)
+
+    replicate = h["tasks"]["mldoc"]["replicates"]["1"]
+    # 0.3 − 0.1 = 0.2 < 0.5 · (0.95 − 0.1) = 0.425, while 0.7 − 0.1 = 0.6 would pass
+    assert replicate["erm_target_nocue"] == pytest.approx(0.3) and replicate["erm_target"] == pytest.approx(0.7)
+    assert replicate["transfers"] is False and h["tasks"]["mldoc"]["replicates"]["0"]["transfers"] is True
+    assert h["healthy_tasks_per_replicate"] == {"0": ["mldoc"], "1": []}
+
+
 def test_missing_inputs_are_null_not_guessed(folders):
     main, sweep, tmp_path = folders
     (main / "erm" / "scores_nocue.csv").unlink()  # real datasets have no cue-free test
@@ -135,6 +158,7 @@ def test_missing_inputs_are_null_not_guessed(folders):
 
     mldoc = h["tasks"]["mldoc"]
     assert mldoc["erm_source_nocue"] is None and mldoc["learnable"] is None and mldoc["transfers"] is None
+    assert mldoc["erm_target_nocue"] is None
     assert healthy_tasks(h) == []  # a check the run cannot make is not passed
     assert mldoc["uses_cue"] is True and mldoc["erm_target"] == pytest.approx(0.7)
     assert h["pretrain_retrieval"] is None
@@ -151,6 +175,6 @@ def test_health_json_and_section(folders):
     assert replicate_row == "| mldoc | yes / yes / yes (0.500) | yes / yes / yes (0.300) |"
     assert section.startswith("## Health of this run")
     row = next(line for line in section.splitlines() if line.startswith("| pawsx"))
-    assert row == "| pawsx | 0.667 | 0.900 | 0.667 | 0.100 | n/a | yes | **no** | **no** |"
+    assert row == "| pawsx | 0.667 | 0.900 | 0.667 | 0.667 | 0.100 | n/a | yes | **no** | **no** |"
     assert "flagged collapsed or diverged: 2" in section and "retrieval of the pretrained encoder" in section
     assert healthy == ["mldoc"]  # pawsx fails (b) and (c)

@@ -19,7 +19,7 @@ def _tiny_params(**train):
     raw["benchmark"]["train_size"] = 10
     raw["pretrain"] |= {"init": "scratch", "vocab_size": 100, "hidden_size": 8, "num_layers": 1, "num_heads": 2,
                         "intermediate_size": 16, "max_length": 30}
-    raw["train"] |= {"seeds": [0, 1], "epochs": 2, "max_length": 30, **train}
+    raw["train"] |= {"seeds": [0, 1], "epochs": 2, "task_epochs": {}, "max_length": 30, **train}
     raw["variants"] = {k: raw["variants"][k] for k in ("erm", "contrastive")}
     raw["sweep"] |= {"cue_strengths": [0.9], "tasks": {"task": ["sentiment"]}, "variants": {"variant": ["contrastive"]}}
     raw["report"]["tables"] = {"table2": ["erm", "contrastive"], "table3": ["contrastive"], "table4": ["erm"]}
@@ -47,6 +47,12 @@ def test_the_plan_matches_a_hand_computation():
     assert plan.encoder_bytes == encoder * 4
     assert plan.total_bytes == 136_416 + 307_260 + 6_720
     assert plan.gpu_hours == pytest.approx(passes / 1000 / 3600)
+
+
+def test_a_task_s_own_epochs_scale_only_that_task_s_passes():
+    xnli = 2 * 392_702 * 2 * 1 + 2 * 392_702 * 2 * 2  # the hand computation's XNLI terms at 2 epochs: ERM, contrastive
+    plain = make_plan(_tiny_params(), "1000").sequence_passes
+    assert make_plan(_tiny_params(task_epochs={"xnli": 4}), "1000").sequence_passes == plain + xnli
 
 
 @pytest.mark.parametrize(("train", "weights", "checkpoints"), [

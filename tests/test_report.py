@@ -320,7 +320,7 @@ def _evaluation(variants, tasks, skill: dict[str, float], folder, rng) -> None:
                     r.counterfactuals.append({**key, "id": f"{task}-{lang}-0", "lang": lang, "kind": "code_switch",
                                               "chrf": 50.0, "consistent": 1})
                 r.oracle_scores = r.scores
-                r.nocue_scores = [{**s, "value": min(1.0, s["value"] + 0.1)} for s in r.scores if s["lang"] == "en"]
+                r.nocue_scores = [{**s, "value": min(1.0, s["value"] + 0.1)} for s in r.scores]
                 r.representations = [{**key, "space": "h", "metric": m, "value": 0.5}
                                      for m in ("lang_id_acc", "task_probe_acc", "cluster_purity")]
                 r.representations += [{**key, "space": "prediction", "metric": m, "value": x}
@@ -397,7 +397,8 @@ def test_report_stage_writes_health_json(stage_run):
     assert health["pretrain_retrieval"] == {"de": 0.9, "sw": 0.6}
     assert health["tasks"]["mldoc"]["chance"] == pytest.approx(0.1)
     assert health["tasks"]["mldoc"]["erm_cue_flip"] == pytest.approx(0.3)
-    assert set(health["tasks"]["pawsx"]) == {"chance", "erm_source_nocue", "erm_target", "erm_cue_flip",
+    assert set(health["tasks"]["pawsx"]) == {"chance", "erm_source_nocue", "erm_target_nocue", "erm_target",
+                                             "erm_cue_flip",
                                              "erm_retrieval", "learnable", "transfers", "uses_cue",
                                              "passing_replicates", "healthy_replicates", "replicates"}
     assert json.loads((stage_run / "no_pretrain" / "health.json").read_text())["pretrain_retrieval"] is None

@@ -276,6 +276,17 @@ def test_one_command_trains_every_variant_and_seed_side_by_side(task_dir, tmp_pa
     assert not (tmp_path / "ckpt").exists()
 
 
+def test_a_task_s_own_epochs_replace_train_epochs_for_that_task_only(task_dir, tmp_path):
+    """train.task_epochs: sentiment trains 3 passes of its 64 examples (4 steps of 16 each), the 1 of train.epochs
+    left to the tasks it does not name."""
+    params = _params(tmp_path, task_dir / "encoder", epochs=1, checkpoint_every=0, task_epochs={TASK: 3, "xnli": 5})
+    args = _train_args(task_dir, params, tmp_path)
+    args[args.index("proposed")] = "erm"
+    _xcrl(*args)
+    summary = json.loads((tmp_path / "model" / "erm" / TASK / "summary.json").read_text())
+    assert summary[0]["steps"] == 3 * 4
+
+
 def test_a_task_whose_dataset_is_absent_gets_its_not_run_marker_for_every_variant(task_dir, tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(task_dir / "raw", raw)

@@ -26,7 +26,7 @@ LAUNCHERS = ("local", "slurm")  # train.launcher
 # The allowed interval of every numeric key ("[" closed, "(" open); NaN and infinities are refused everywhere.
 RANGES = {
     "benchmark.seed": "[0, inf)", "benchmark.corpus_seed": "[0, inf)",
-    "benchmark.cue_strength.*": "[0, 1]", "benchmark.train_size": "[1, inf)",
+    "benchmark.cue_strength.*": "[0, 1]", "benchmark.cue_rate.*": "(0, 1]", "benchmark.train_size": "[1, inf)",
     "benchmark.dev_size": "[1, inf)", "benchmark.test_size": "[1, inf)", "benchmark.corpus_size": "[1, inf)",
     "benchmark.low_resource_fraction": "(0, 1]", "benchmark.sentiment_negation": "[0, 1]",
     "benchmark.parallel_size": "[1, inf)", "benchmark.retrieval_size": "[1, inf)",
@@ -42,7 +42,8 @@ RANGES = {
     "model.inv_dim": "[1, inf)", "model.spe_dim": "[1, inf)", "model.task_dim": "[1, inf)",
     "model.head_hidden": "[1, inf)", "model.dropout": "[0, 1)", "model.encoder_dropout": "[0, 1)", "model.temperature": "(0, inf)",
     "model.grl_gamma": "[0, inf)", "model.gate_bias": "[0, inf)", "model.align_min_per_lang": "[2, inf)",
-    "train.seeds[]": "[0, inf)", "train.epochs": "[1, inf)", "train.batch_size": "[1, inf)", "train.lr": "(0, inf)",
+    "train.seeds[]": "[0, inf)", "train.epochs": "[1, inf)", "train.task_epochs.*": "[1, inf)",
+    "train.batch_size": "[1, inf)", "train.lr": "(0, inf)",
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
     "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
@@ -83,6 +84,8 @@ class BenchmarkParams:
     corpus_seed: int = 0  # the pretraining corpora, monolingual and parallel, hence the pretrained encoder
     # task -> s: a source train/dev particle names the label with probability s + (1 - s)/K
     cue_strength: dict[str, float] = field(default_factory=lambda: {task: 0.9 for task in TASKS})
+    # task -> r: the share of source train/dev examples closed by a particle (a task it does not name: 1, all of them)
+    cue_rate: dict[str, float] = field(default_factory=dict)
     train_size: int = 2000
     dev_size: int = 200
     test_size: int = 300
@@ -234,6 +237,8 @@ class SlurmConfig:
 class TrainConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     epochs: int = 2
+    # task -> its own epochs instead of `epochs` (not hashed, as a dict cannot be: the config is a cache key)
+    task_epochs: dict[str, int] = field(default_factory=dict, hash=False)
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 0.01
@@ -257,6 +262,10 @@ class TrainConfig:
     save_precision: str = "fp32"  # fp32 | bf16: the dtype of the run's weight files (checkpoints keep full precision)
     oracle_weights: bool = True  # also store the weights selected on the target dev sets (the oracle's)
     keep_finished_checkpoints: bool = True  # keep a finished run's checkpoint until its whole train stage is done
+
+    def epochs_of(self, task: str) -> int:
+        """The passes over `task`'s training set: its own budget where `task_epochs` names one, else `epochs`."""
+        return self.task_epochs.get(task, self.epochs)
 
 
 @dataclass(frozen=True)

@@ -155,10 +155,13 @@ def _validate(p: Params) -> None:
         _validate_task(name, entry, p.data)
     for task in p.data.tasks:
         _one_of("data.tasks", task, list(p.tasks))
+    for task in p.train.task_epochs:
+        _one_of("train.task_epochs", task, list(p.tasks))
     for task in p.datasets.optional:
         _one_of("datasets.optional", task, list(p.tasks))
-    for task in p.benchmark.cue_strength:
-        _one_of("benchmark.cue_strength", task, TASKS)
+    for section in ("cue_strength", "cue_rate"):
+        for task in getattr(p.benchmark, section):
+            _one_of(f"benchmark.{section}", task, TASKS)
     generated = [task for task in p.data.tasks if p.tasks[task].format != "table"]  # a table task has no cue
     missing = [task for task in generated if task not in p.benchmark.cue_strength]
     if missing:

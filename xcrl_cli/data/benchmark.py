@@ -2,10 +2,11 @@
 
 Every example is a *meaning* (frames + label) rendered in a language, so parallel renderings and meaning ids are
 known. The source language carries a planted spurious cue, Colored-MNIST style: a discourse particle at the end of
-each train/dev example that points to the label with probability `cue_strength + (1 - cue_strength) / K`; in the
-source test split and in every target language the particle is drawn uniformly and says nothing about the label.
-`test_nocue` holds the source test examples without their particle, to measure how many predictions the cue alone
-decides. Generation is deterministic: every random stream is a numpy Generator seeded with `[seed, task, split, ...]`
+a share `cue_rate` of its train/dev examples (the rest have none) that points to the label with probability
+`cue_strength + (1 - cue_strength) / K`; in the source test split and in every target language every example closes
+with a particle drawn uniformly, which says nothing about the label. `test_nocue` holds every language's test
+examples without their particle: in the source language it measures how many predictions the cue alone decides, and
+in each language it scores the content alone. Generation is deterministic: every random stream is a numpy Generator seeded with `[seed, task, split, ...]`
 (the pretraining corpora: `[corpus_seed, ...]`).
 
 A *draw* is one sample of every task's train, dev and test data and of where the cue lands; the pretraining corpus,
@@ -81,6 +82,8 @@ class BenchmarkConfig(BenchmarkParams):
         for task in self.tasks:
             if not 0.0 <= self.cue_of(task) <= 1.0:
                 raise ValueError(f"cue_strength of {task} must be in [0, 1], got {self.cue_of(task)}")
+            if not 0.0 < self.rate_of(task) <= 1.0:
+                raise ValueError(f"cue_rate of {task} must be in (0, 1], got {self.rate_of(task)}")
         if len(set(self.draws)) != len(self.draws) or any(d < 0 for d in self.draws):
             raise ValueError(f"draws must be distinct non-negative integers, got {list(self.draws)}")
 
@@ -91,6 +94,10 @@ class BenchmarkConfig(BenchmarkParams):
                 raise ValueError(f"cue_strength has no strength for task {task!r}; it has {sorted(self.cue_strength)}")
             return float(self.cue_strength[task])
         return float(self.cue_strength)
+
+    def rate_of(self, task: str) -> float:
+        """The share of `task`'s source train/dev examples that carry a particle (1 where cue_rate names no rate)."""
+        return float(self.cue_rate.get(task, 1.0))
 
 
 @dataclass(frozen=True)
@@ -298,7 +305,8 @@ def _meanings(cfg: BenchmarkConfig, task: str, split: str, n: int, draw: int | N
 
 def _split_examples(cfg: BenchmarkConfig, task: str, split: str, meanings: list[Meaning],
                     langs: Sequence[str], draw: int | None) -> list[Example]:
-    """Render meanings in each language; only source train/dev cues are correlated with the label."""
+    """Render meanings in each language; only source train/dev cues are correlated with the label, and only there
+    do some examples (1 − cue_rate of them) carry no particle."""
     k, labels = len(TASK_LABELS[task]), np.array([m.label for m in meanings], dtype=np.int64)
     out = []
     for code in langs:
@@ -306,23 +314,28 @@ def _split_examples(cfg: BenchmarkConfig, task: str, split: str, meanings: list[
         rng = _stream(cfg, draw, list(TASK_LABELS).index(task), SPLITS.index(split), LANGUAGE_CODES.index(code), 1)
         correlated = code == cfg.source_lang and split != "test"
         cues = _cue_labels(rng, labels, k, cfg.cue_of(task) if correlated else 0.0)
-        for i, (meaning, cue) in enumerate(zip(meanings, cues)):
-            text, pair = _rendered(lang, meaning, lang.particles[cue])
+        # Its own stream, so a rate of 1 leaves every particle where the generator without rates put it.
+        rate_rng = _stream(cfg, draw, list(TASK_LABELS).index(task), SPLITS.index(split), LANGUAGE_CODES.index(code), 3)
+        carries = rate_rng.random(len(labels)) < (cfg.rate_of(task) if correlated else 1.0)
+        for i, (meaning, cue, carried) in enumerate(zip(meanings, cues, carries)):
+            text, pair = _rendered(lang, meaning, lang.particles[cue] if carried else None)
             mid = _meaning_id(task, split, i, draw)
-            out.append(Example(f"{mid}-{code}", mid, task, code, split, text, pair, meaning.label, int(cue)))
+            out.append(Example(f"{mid}-{code}", mid, task, code, split, text, pair, meaning.label,
+                               int(cue) if carried else None))
     return out
 
 
 def _cue_free(cfg: BenchmarkConfig, task: str, meanings: list[Meaning], draw: int | None) -> list[Example]:
-    """The source-language test examples with their closing particle removed and nothing else changed (same ids):
-    a prediction that changes between the two rests on the cue alone."""
-    lang = get_language(cfg.source_lang)
+    """Every language's test examples with their closing particle removed and nothing else changed (same ids): in
+    the source language a prediction that changes between the two rests on the cue alone; in every language the
+    score is that of the content alone, so source and targets compare without a particle on either side."""
     out = []
-    for i, meaning in enumerate(meanings):
-        text, pair = _rendered(lang, meaning, None)
-        mid = _meaning_id(task, "test", i, draw)
-        out.append(Example(f"{mid}-{cfg.source_lang}", mid, task, cfg.source_lang, "test_nocue", text, pair,
-                           meaning.label, None))
+    for code in cfg.languages:
+        lang = get_language(code)
+        for i, meaning in enumerate(meanings):
+            text, pair = _rendered(lang, meaning, None)
+            mid = _meaning_id(task, "test", i, draw)
+            out.append(Example(f"{mid}-{code}", mid, task, code, "test_nocue", text, pair, meaning.label, None))
     return out
 
 
@@ -426,7 +439,8 @@ def _meta(cfg: BenchmarkConfig) -> dict:
     source = get_language(cfg.source_lang)
     drawn = {"draws": list(cfg.draws)} if cfg.draws else {}
     return {"source": "embedded", "source_lang": cfg.source_lang, "languages": list(cfg.languages),
-            "cue_strength": {t: cfg.cue_of(t) for t in cfg.tasks}, "seed": cfg.seed, "corpus_seed": cfg.corpus_seed,
+            "cue_strength": {t: cfg.cue_of(t) for t in cfg.tasks}, "cue_rate": {t: cfg.rate_of(t) for t in cfg.tasks},
+            "seed": cfg.seed, "corpus_seed": cfg.corpus_seed,
             "language_info": info,
             "tasks": {t: {"labels": TASK_LABELS[t], "pair": t in PAIR_TASKS, **drawn} for t in cfg.tasks},
             "cue_particles": {t: list(source.particles[: len(TASK_LABELS[t])]) for t in cfg.tasks}}

@@ -5,7 +5,7 @@ Outputs are long-format rows (`variant, task, seed, lang, metric, value` and
 the weights selected on the target dev sets (an oracle, `scores_target_dev.csv`), a task probe beside the
 language probe on every space, one row per test counterfactual (its kind, chrF against x, and whether the
 prediction held), and on the embedded benchmark the share of source test predictions that flip when only the
-planted cue is removed, and the scores on that cue-free source test (`scores_nocue.csv`). Where the raw folder
+planted cue is removed, and the scores on the cue-free test of every language (`scores_nocue.csv`). Where the raw folder
 holds held-out parallel pairs, the fine-tuned encoder's English→target retrieval on them (`heldout_retrieval`, the
 mean over target languages): how much of pretraining's alignment fine-tuning on the source kept, with no task label.
 """
@@ -45,7 +45,7 @@ from .metrics import (
 class RunResult:
     scores: list[dict] = field(default_factory=list)
     oracle_scores: list[dict] = field(default_factory=list)  # weights selected on target dev sets; none if no such set
-    nocue_scores: list[dict] = field(default_factory=list)  # the cue-free source test; embedded benchmark only
+    nocue_scores: list[dict] = field(default_factory=list)  # the cue-free test, every language; embedded benchmark only
     counterfactuals: list[dict] = field(default_factory=list)
     representations: list[dict] = field(default_factory=list)
     predictions: list[dict] = field(default_factory=list)
@@ -168,11 +168,14 @@ def evaluate_run(
     result.representations += _retrieval_rows(key, model, config["model"]["encoder"], raw_dir, cfg)
     if has_split(tokens_dir, "test_nocue"):
         pred_nocue, nocue_ids, _ = _predict(model, tokens_dir, "test_nocue", lang_index, batch_size, pad_id)
-        flips = 1.0 - counterfactual_consistency(_matched(pred, test_ids, nocue_ids), pred_nocue)
         nocue_rows = read_jsonl(raw_task / "test_nocue.jsonl", TEST_KEYS, "download")
         if nocue_ids != [r["id"] for r in nocue_rows]:
             raise ValueError(f"{tokens_dir / 'test_nocue'}: its ids differ from "
                              f"{raw_task / 'test_nocue.jsonl'}'s; the tokenised data is stale, run `xcrl tokenise`")
+        # The cue is planted in the source language only: the flip rate is the share of its predictions it decides.
+        source = np.array([r["lang"] == meta["source_lang"] for r in nocue_rows])
+        flips = 1.0 - counterfactual_consistency(_matched(pred, test_ids, list(np.array(nocue_ids)[source])),
+                                                 pred_nocue[source])
         result.nocue_scores = _score_rows(key, nocue_rows, pred_nocue, n_labels)
         result.representations.append({**key, "space": "prediction", "metric": "cue_flip_rate", "value": flips})
     oracle = selected_weights(run_dir, "target_dev")

@@ -238,11 +238,11 @@ def make_plan(p: Params, throughput: str | None = None) -> Plan:
         return count[key]
 
     seeds = len(p.train.seeds)
-    groups = [Group("train", v, t, seeds, train_size(p, t, embedded), p.train.epochs,
+    groups = [Group("train", v, t, seeds, train_size(p, t, embedded), p.train.epochs_of(t),
                     segments_per_example(p, v, t, embedded), parameters(v, t, labels[t]))
               for v in p.variants for t in p.data.tasks]
     for cue in p.sweep.cue_strengths:
-        groups += [Group("sweep_train", v, t, seeds, p.benchmark.train_size, p.train.epochs,
+        groups += [Group("sweep_train", v, t, seeds, p.benchmark.train_size, p.train.epochs_of(t),
                          segments_per_example(p, v, t, True), parameters(v, t, len(_embedded_labels(t))), cue)
                    for v in p.sweep.variants["variant"] for t in p.sweep.tasks["task"]]
     rate, source = read_throughput(throughput)

@@ -128,7 +128,7 @@ def _tokenised(rows: list[dict], prefixes: list[str], tokenizer, max_length: int
 def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str, source_lang: str,
                   max_length: int, out_dir: Path, draw: int | None = None) -> dict[str, int]:
     """Tokenise one task's train pairs, source dev, target dev (for oracle selection), test, test counterfactuals
-    and, on the embedded benchmark, the cue-free source test (`test_nocue`) into `out_dir` (atomically); with a
+    and, on the embedded benchmark, the cue-free test of every language (`test_nocue`) into `out_dir` (atomically); with a
     `draw`, that draw's files of the raw and pairs folders.
 
     Returns, per split, its number of rows and how many sequences `max_length` cut, per language.

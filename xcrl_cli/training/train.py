@@ -146,7 +146,7 @@ def train_run(params: Params, spec: RunSpec, accelerator, log: Logger | None = N
     if tcfg.compile:
         model = torch.compile(model, dynamic=True)  # batches are padded to their own length: shapes vary
     per_epoch = len(epoch_steps(lengths, tcfg, spec.seed, 0, acc.num_processes))
-    total = per_epoch * tcfg.epochs
+    total = per_epoch * tcfg.epochs_of(spec.task)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tcfg.warmup_ratio * total), total)
     model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
 
