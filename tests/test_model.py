@@ -14,7 +14,7 @@ from xcrl_cli.config import ModelConfig, Variant, load_params
 from xcrl_cli.model.adversary import grl_coefficient, reverse_grad
 from xcrl_cli.model.gate import CausalGate
 from xcrl_cli.model.losses import Segments, needed_segments, total_loss
-from xcrl_cli.model.model import XcrlModel, build_model
+from xcrl_cli.model.model import XcrlModel, build_model, hidden_states
 from xcrl_cli.training.batches import Batch, TrainSet, encode, train_batch
 
 VARIANTS = list(load_params(ROOT / "params.yaml").variants)
@@ -63,7 +63,7 @@ def test_wo_disentangle_keeps_the_heads_and_the_gate_with_their_constraints_off(
     assert model.gate.proj.in_features == params.model.inv_dim + params.model.task_dim
 
 
-def _batch(tiny_encoder, segments: frozenset[str], anchored: bool = False) -> Batch:
+def _batch(tiny_encoder, segments: frozenset[str], anchored: bool = False, chunks: int = 1) -> Batch:
     """A real training batch from `train_batch`; `anchored` gives the pairs parallel-corpus source sides."""
     from transformers import AutoTokenizer
 
@@ -77,7 +77,39 @@ def _batch(tiny_encoder, segments: frozenset[str], anchored: bool = False) -> Ba
     data = TrainSet(src=encode(tok, rows, lang_index, 32), pair=encode(tok, pairs, lang_index, 32),
                     cf=encode(tok, cfs, lang_index, 32), labels=torch.tensor([0, 1, 2, 0]), ids=[r["id"] for r in rows],
                     anchor=encode(tok, anchors, lang_index, 32) if anchored else None)
-    return train_batch(data, [0, 1, 2, 3], segments, tok.pad_token_id)
+    return train_batch(data, [0, 1, 2, 3], segments, tok.pad_token_id, chunks)
+
+
+def test_a_batch_encoded_in_length_chunks_gives_each_row_the_same_output_and_gradients(params, tiny_encoder):
+    """`train.encode_chunks`: the rows sorted by length, cut into groups, each group padded only to its own longest;
+    every row comes back in its place with the h, logits and gradients of the one padded tensor."""
+    whole = _batch(tiny_encoder, frozenset({"pair", "cf"}), anchored=True)
+    chunked = _batch(tiny_encoder, frozenset({"pair", "cf"}), anchored=True, chunks=3)
+    assert whole.chunks is None and len(chunked.chunks) == 3
+    lengths = whole.attention_mask.sum(1)
+    rows = torch.cat([index for index, _ in chunked.chunks])
+    assert sorted(rows.tolist()) == list(range(16)) and lengths[rows].tolist() == sorted(lengths.tolist())
+    widths = [width for _, width in chunked.chunks]
+    assert widths == [int(lengths[index].max()) for index, _ in chunked.chunks]
+    assert widths[0] < widths[-1] == whole.input_ids.shape[1]  # the short groups are cut, so the check bites
+    variant = params.variant("proposed")
+    torch.manual_seed(0)
+    model = build_model(params.model, variant, n_labels=3, n_languages=3, encoder_path=str(tiny_encoder)).eval()
+    outputs, grads = [], []
+    for batch in (whole, chunked):
+        model.zero_grad()
+        out = model(batch.input_ids, batch.attention_mask, grl_coeff=0.5, chunks=batch.chunks)
+        total_loss(variant, out, batch.segments, params.model)[0].backward()
+        outputs.append(out)
+        grads.append(torch.cat([p.grad.flatten() for p in model.encoder.parameters() if p.grad is not None]))
+    with torch.no_grad():  # every real token's state (what pretraining's masked LM reads), not only the pooled h
+        states = [hidden_states(model.encoder, whole.input_ids, whole.attention_mask, chunks)
+                  for chunks in (None, chunked.chunks)]
+    real = whole.attention_mask.bool()
+    assert torch.allclose(states[0][real], states[1][real], atol=1e-5)
+    assert torch.allclose(outputs[0].h, outputs[1].h, atol=1e-5)
+    assert torch.allclose(outputs[0].logits, outputs[1].logits, atol=1e-5)
+    assert torch.allclose(grads[0], grads[1], atol=1e-5)
 
 
 def test_anchored_batch_puts_the_pairs_source_sides_between_sources_and_pairs(tiny_encoder):

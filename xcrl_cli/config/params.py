@@ -37,7 +37,7 @@ RANGES = {
     "pretrain.num_layers": "[1, inf)", "pretrain.num_heads": "[1, inf)", "pretrain.intermediate_size": "[1, inf)",
     "pretrain.max_length": "[8, inf)", "pretrain.steps": "[1, inf)", "pretrain.batch_size": "[1, inf)",
     "pretrain.corpus_batch_size": "[0, inf)", "pretrain.align_weight": "[0, inf)", "pretrain.tlm_weight": "[0, inf)",
-    "pretrain.temperature": "(0, inf)",
+    "pretrain.temperature": "(0, inf)", "pretrain.encode_chunks": "[1, inf)",
     "pretrain.lr": "(0, inf)", "pretrain.mask_prob": "(0, 1)",
     "model.inv_dim": "[1, inf)", "model.spe_dim": "[1, inf)", "model.task_dim": "[1, inf)",
     "model.head_hidden": "[1, inf)", "model.dropout": "[0, 1)", "model.encoder_dropout": "[0, 1)", "model.temperature": "(0, inf)",
@@ -46,7 +46,8 @@ RANGES = {
     "train.batch_size": "[1, inf)", "train.lr": "(0, inf)",
     "train.weight_decay": "[0, inf)", "train.warmup_ratio": "[0, 1]", "train.max_length": "[8, inf)",
     "train.eval_every": "[1, inf)", "train.max_grad_norm": "(0, inf)", "train.grad_accum": "[1, inf)",
-    "train.length_group": "[1, inf)", "train.checkpoint_every": "[0, inf)", "train.workers": "[1, inf)",
+    "train.length_group": "[1, inf)", "train.encode_chunks": "[1, inf)", "train.checkpoint_every": "[0, inf)",
+    "train.workers": "[1, inf)",
     "train.runs_per_gpu": "[1, inf)", "train.slurm.time_min": "[1, inf)", "train.slurm.gpus_per_job": "[0, inf)",
     "train.slurm.cpus_per_job": "[1, inf)", "train.slurm.mem_gb": "[1, inf)",
     "train.slurm.array_parallelism": "[1, inf)", "train.slurm.max_requeues": "[0, inf)", "train.slurm.poll_s": "(0, inf)",
@@ -190,6 +191,7 @@ class PretrainConfig:
     align_weight: float = 1.0  # weight of the pooled InfoNCE term between the two sides of a pair
     temperature: float = 0.1  # its temperature τ
     tlm_weight: float = 0.0  # weight of masked LM on each pair concatenated into one sequence (XLM's TLM)
+    encode_chunks: int = 1  # length-sorted groups each step's batch is encoded in; 1 = one padded tensor
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | bf16 (autocast; CUDA only)
     grad_accum: int = 1  # forward passes of batch_size examples per optimiser step
     length_group: int = 1  # batches per length-sorted mega-batch; 1 = plain random batches
+    encode_chunks: int = 1  # length-sorted groups a concatenated training batch is encoded in; 1 = one tensor
     checkpoint_every: int = 25  # optimiser steps between checkpoints; 0 = none
     workers: int | str = "auto"  # CPU: runs trained and evaluated side by side, one process each (auto: one per core)
     runs_per_gpu: int = 1  # CUDA: runs side by side on each visible GPU, one spawned process each

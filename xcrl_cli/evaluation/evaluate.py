@@ -28,7 +28,7 @@ from ..model.pretrain import heldout_retrieval, read_parallel
 from ..progress import progress_bar
 from ..training.inference import infer, resolve_device
 from ..training.selection import CRITERIA, HONEST, load_weights, selected_weights, unstored
-from ..training.tokens import has_split, load_eval_set, load_tokens
+from ..training.tokens import has_split, load_eval_set, load_tokens, values
 from ..training.launcher import launch
 from ..training.workers import plan_pool
 from .columns import CF_COLUMNS, ORACLE_COLUMNS, ORACLE_NOT_STORED, REPR_COLUMNS, RUN_COLUMNS, SCORE_COLUMNS
@@ -111,8 +111,9 @@ def _matched(pred: np.ndarray, ids: list[str], other_ids: list[str]) -> np.ndarr
 
 def _counterfactual_rows(key: dict, tokens_dir: Path, pred_x: np.ndarray, pred_cf: np.ndarray) -> list[dict]:
     cf = load_tokens(tokens_dir, "test_cf")
+    columns = (values(cf, c) for c in ("id", "lang", "kind", "chrf"))
     return [{**key, "id": rid, "lang": lang, "kind": kind, "chrf": chrf, "consistent": int(a == b)}
-            for rid, lang, kind, chrf, a, b in zip(cf["id"], cf["lang"], cf["kind"], cf["chrf"], pred_x, pred_cf)]
+            for rid, lang, kind, chrf, a, b in zip(*columns, pred_x, pred_cf)]
 
 
 def _retrieval_rows(key: dict, model: XcrlModel, encoder_path: str, raw_dir: Path, cfg: EvaluateConfig) -> list[dict]:

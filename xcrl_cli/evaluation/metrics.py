@@ -6,16 +6,20 @@ import numpy as np
 
 
 def task_scores(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> dict[str, float]:
-    """Accuracy, macro-F1 and (for binary tasks, positive class 1 as PAWS-X's paraphrase) F1."""
-    from sklearn.metrics import f1_score
+    """Accuracy, macro-F1 and (for binary tasks, positive class 1 as PAWS-X's paraphrase) F1.
 
-    labels = list(range(n_labels))
-    scores = {
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
-    }
+    A class's F1 is 2·TP / (2·TP + FP + FN) = 2·TP / (|gold c| + |predicted c|), and 0 for a class neither in the
+    gold labels nor predicted (scikit-learn's `zero_division=0`); macro-F1 averages every class of the task. Counted
+    here rather than by scikit-learn, whose argument checks took 0.1 s of an evaluated run's 1.5 s.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    classes = np.arange(n_labels)[:, None]
+    hits = ((y_true == classes) & (y_pred == classes)).sum(1)
+    sizes = (y_true == classes).sum(1) + (y_pred == classes).sum(1)
+    f1 = np.divide(2.0 * hits, sizes, out=np.zeros(n_labels), where=sizes > 0)
+    scores = {"accuracy": float(np.mean(y_true == y_pred)), "macro_f1": float(f1.mean())}
     if n_labels == 2:
-        scores["f1"] = float(f1_score(y_true, y_pred, pos_label=1, average="binary", zero_division=0))
+        scores["f1"] = float(f1[1])
     return scores
 
 

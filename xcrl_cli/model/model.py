@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig, Variant
@@ -72,6 +74,33 @@ def pool(last_hidden: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> 
     return (last_hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
+def length_chunks(lengths: np.ndarray, n: int) -> list[tuple[torch.Tensor, int]]:
+    """The rows of a padded batch sorted by length and cut into `n` near-equal groups: each group's row indices and
+    its longest length, the width it is cut to when `encode` runs it alone.
+
+    A batch of sequences of mixed lengths pads every row to the longest: a training batch concatenates segments in
+    different languages (32-34 % of the embedded Proposed batches' tokens are padding, 21-23 % fewer tokens in 3
+    groups), a pretraining batch is drawn at random (57 % padding, 40 % fewer tokens in 3 groups).
+    """
+    order = np.argsort(lengths, kind="stable")
+    return [(torch.from_numpy(group), int(lengths[group].max())) for group in np.array_split(order, n) if len(group)]
+
+
+def hidden_states(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+           chunks: list[tuple[torch.Tensor, int]] | None = None, **inputs: torch.Tensor) -> torch.Tensor:
+    """(N, T, H): the encoder's last hidden states. With `chunks` (`length_chunks`), each group of rows runs alone,
+    cut to its width, and comes back in its place, zero beyond its width: the same states up to float rounding, as
+    a row attends to no other row and never to its padding."""
+    if chunks is None:
+        return encoder(input_ids=input_ids, attention_mask=attention_mask, **inputs).last_hidden_state
+    full = {"input_ids": input_ids, "attention_mask": attention_mask, **inputs}
+    rows = [index.to(input_ids.device) for index, _ in chunks]
+    parts = [F.pad(encoder(**{k: v[index, :width] for k, v in full.items()}).last_hidden_state,
+                   (0, 0, 0, input_ids.shape[1] - width))
+             for index, (_, width) in zip(rows, chunks)]
+    return torch.cat(parts)[torch.argsort(torch.cat(rows))]
+
+
 class XcrlModel(nn.Module):
     def __init__(self, encoder: nn.Module, cfg: ModelConfig, variant: Variant, n_labels: int, n_languages: int):
         super().__init__()
@@ -90,9 +119,11 @@ class XcrlModel(nn.Module):
         )
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, grl_coeff: float = 0.0,
-                token_type_ids: torch.Tensor | None = None) -> ModelOutput:
+                token_type_ids: torch.Tensor | None = None,
+                chunks: list[tuple[torch.Tensor, int]] | None = None) -> ModelOutput:
+        """One (concatenated) batch; with `chunks` (`length_chunks`) the encoder runs it group by group."""
         segments = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        last = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **segments).last_hidden_state
+        last = hidden_states(self.encoder, input_ids, attention_mask, chunks, **segments)
         h = pool(last, attention_mask, self.pooling)
         z_inv = z_spe = z_task = None
         if self.disentangler is not None:

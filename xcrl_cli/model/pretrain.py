@@ -125,22 +125,24 @@ def _step_losses(model, collator, seqs: list[list[int]], n_pairs: int, cfg: Pret
     """Masked-LM loss over every sequence of the step and, when the first 2·n_pairs are the two sides of n_pairs
     parallel pairs (sources, then targets), the alignment loss between their mean-pooled last hidden states.
 
-    One forward pass serves both terms (the pooled states are those of the masked input). The LM head runs on the
-    masked positions only: the same loss as XLMRobertaForMaskedLM's, without projecting the other ~85 % of the
-    positions onto the vocabulary.
+    One forward pass (in `pretrain.encode_chunks` length groups) serves both terms (the pooled states are those of
+    the masked input). The LM head runs on the masked positions only: the same loss as XLMRobertaForMaskedLM's,
+    without projecting the other ~85 % of the positions onto the vocabulary.
     """
     import torch.nn.functional as F
 
     from .losses import info_nce
-    from .model import pool
+    from .model import hidden_states, length_chunks, pool
 
     batch = collator([{"input_ids": ids} for ids in seqs])
-    hidden = model.roberta(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    mask = batch["attention_mask"]
+    chunks = length_chunks(mask.sum(1).numpy(), cfg.encode_chunks) if cfg.encode_chunks > 1 else None
+    hidden = hidden_states(model.roberta, batch["input_ids"], mask, chunks)
     masked = batch["labels"] != -100  # (N, T)
     mlm = F.cross_entropy(model.lm_head(hidden[masked]), batch["labels"][masked])
     if not n_pairs:
         return mlm, None
-    h = pool(hidden[: 2 * n_pairs], batch["attention_mask"][: 2 * n_pairs], "mean")  # (2P, H)
+    h = pool(hidden[: 2 * n_pairs], mask[: 2 * n_pairs], "mean")  # (2P, H)
     return mlm, info_nce(h[:n_pairs], h[n_pairs:], cfg.temperature)
 
 

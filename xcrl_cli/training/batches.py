@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..model.losses import Segments
+from ..model.model import length_chunks
 
 
 @dataclass
@@ -145,16 +146,19 @@ class Batch:
     n_cf: int
     n_anchor: int
     token_type_ids: torch.Tensor | None = None  # (N, T), for encoders with segment ids
+    chunks: list[tuple[torch.Tensor, int]] | None = None  # `length_chunks`: the encoder's groups of rows, or one pass
 
     @property
     def segments(self) -> Segments:
         return Segments(self.labels, self.lang_ids, self.n_src, self.n_pair, self.n_cf, self.n_anchor)
 
 
-def train_batch(data: TrainSet, index: list[int], segments: frozenset[str], pad_id: int) -> Batch:
-    """Concatenate the source examples at `index` with their pairs and counterfactuals when `segments` asks."""
+def train_batch(data: TrainSet, index: list[int], segments: frozenset[str], pad_id: int, chunks: int = 1) -> Batch:
+    """Concatenate the source examples at `index` with their pairs and counterfactuals when `segments` asks; with
+    `chunks` > 1, the rows' `length_chunks` for the encoder."""
     parts = data.parts(segments)
-    ids, mask = pad([enc[i] for enc in parts for i in index], pad_id)
+    seqs = [enc[i] for enc in parts for i in index]
+    ids, mask = pad(seqs, pad_id)
     n = len(index)
     return Batch(
         input_ids=ids,
@@ -166,6 +170,7 @@ def train_batch(data: TrainSet, index: list[int], segments: frozenset[str], pad_
         n_cf=n * ("cf" in segments),
         n_anchor=n * (data.anchor is not None and "pair" in segments),
         token_type_ids=pad_types(parts, index),
+        chunks=length_chunks(np.array([len(q) for q in seqs]), chunks) if chunks > 1 else None,
     )
 
 

@@ -185,13 +185,19 @@ def load_tokens(tokens_dir: Path, split: str):
     return load_from_disk(str(path))
 
 
+def values(ds, name: str) -> list:
+    """One column of a tokenised split as a list, read from its Arrow column at once (iterating `ds[name]` would
+    format one row at a time: 0.2 s of a 1.8 s evaluated run)."""
+    return ds.data.column(name).to_pylist()
+
+
 def column(ds, name: str, lang_index: dict[str, int], lang_column: str) -> Encoded:
     """A token-id column as `Encoded` (with its segment-id column where the split has one), read from the Arrow
     buffers without copying."""
     arr = ds.data.column(name).combine_chunks()
     types_name = name.replace("input_ids", "token_type_ids")
     types = ds.data.column(types_name).combine_chunks().values.to_numpy() if types_name in ds.column_names else None
-    langs = ds.data.column(lang_column).to_pylist()
+    langs = values(ds, lang_column)
     unknown = sorted(set(langs) - set(lang_index))
     if unknown:
         raise DataError(f"{ds.cache_files[0]['filename'] if ds.cache_files else name}: languages {unknown} are not "
@@ -205,7 +211,7 @@ def load_train_set(tokens_dir: Path, lang_index: dict[str, int]) -> TrainSet:
     names = [c[: -len("_input_ids")] for c in ds.column_names if c.endswith("_input_ids")]
     enc = {n: column(ds, f"{n}_input_ids", lang_index, f"{n}_lang") for n in names}
     return TrainSet(src=enc["src"], pair=enc["pair"], cf=enc["cf"], anchor=enc.get("anchor"),
-                    labels=torch.tensor(ds["label"], dtype=torch.long), ids=list(ds["id"]))
+                    labels=torch.tensor(values(ds, "label"), dtype=torch.long), ids=values(ds, "id"))
 
 
 def has_split(tokens_dir: Path, split: str) -> bool:
@@ -215,4 +221,4 @@ def has_split(tokens_dir: Path, split: str) -> bool:
 def load_eval_set(tokens_dir: Path, split: str, lang_index: dict[str, int]) -> tuple[Encoded, list[str], list[int]]:
     """A dev or test split: its encodings, example ids and labels (−1 where the split has none)."""
     ds = load_tokens(tokens_dir, split)
-    return column(ds, "input_ids", lang_index, "lang"), list(ds["id"]), list(ds["label"])
+    return column(ds, "input_ids", lang_index, "lang"), values(ds, "id"), values(ds, "label")

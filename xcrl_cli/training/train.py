@@ -234,13 +234,13 @@ def optimisation_step(acc, model, params: Params, variant, data, batches: list[l
     loss_sum, term_sums = torch.zeros((), dtype=torch.float64, device=acc.device), {}
     for j, index in enumerate(batches):
         local = shard(index, acc.process_index, acc.num_processes)
-        batch = train_batch(data, local, segments, pad_id)
+        batch = train_batch(data, local, segments, pad_id, params.train.encode_chunks)
         sync = contextlib.nullcontext() if j == len(batches) - 1 else acc.no_sync(model)
         with sync:
             with acc.autocast():
                 types = None if batch.token_type_ids is None else to_device(batch.token_type_ids, acc.device)
                 out = model(to_device(batch.input_ids, acc.device), to_device(batch.attention_mask, acc.device),
-                            grl_coeff=coeff, token_type_ids=types)
+                            grl_coeff=coeff, token_type_ids=types, chunks=batch.chunks)
                 out, seg = gather_output(acc, out, batch.segments.to(acc.device))
                 loss, terms = total_loss(variant, out, seg, params.model)
             share = seg.n_src / n_step
