@@ -67,8 +67,9 @@ def test_a_named_encoder_that_cannot_be_loaded_is_one_line_naming_it_and_what_to
     result = CliRunner().invoke(main, ["bench", "--params", str(ROOT / "params.yaml"), "--encoder", "nosuch/model"])
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert result.output == ("Error: encoder 'nosuch/model' cannot be loaded (no such folder, and not in the Hugging "
-                             "Face cache (HF_HUB_OFFLINE is set)); pass a folder holding its config.json and weights, "
-                             "or download it once with network (`hf download nosuch/model`)\n")
+                             "Face cache (HF_HUB_OFFLINE is set)); name a folder holding its config.json, weights and "
+                             "tokenizer (`xcrl pretrain` writes data/encoder) or a Hub model, downloaded once with "
+                             "network (`hf download nosuch/model`)\n")
 
 
 def test_an_encoder_the_hub_does_not_serve_fails_on_the_probe_not_after_retries(monkeypatch):
@@ -76,7 +77,7 @@ def test_an_encoder_the_hub_does_not_serve_fails_on_the_probe_not_after_retries(
     from huggingface_hub import HfApi
 
     from xcrl_cli.config import ConfigError
-    from xcrl_cli.training.bench import encoder_config_of
+    from xcrl_cli.data.corpora.hub import encoder_config
 
     asked = []
 
@@ -86,8 +87,8 @@ def test_an_encoder_the_hub_does_not_serve_fails_on_the_probe_not_after_retries(
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(HfApi, "model_info", not_served)
-    with pytest.raises(ConfigError, match=r"no such folder, and the Hub does not serve it: ConnectionError\); pass"):
-        encoder_config_of("nosuch/model")
+    with pytest.raises(ConfigError, match=r"the Hub does not serve it: ConnectionError\); name a folder"):
+        encoder_config("nosuch/model")
     assert asked == [("nosuch/model", 10.0)]
 
 

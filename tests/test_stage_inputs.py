@@ -106,6 +106,9 @@ CASES = [
      "data/pairs/sentiment/train.jsonl:1: missing key(s) ['counterfactual.lang', 'counterfactual.text']"),
     ("dev lacks text", "tokenise", lambda r: _edit(r / "data/raw/sentiment/dev.jsonl", '"text"', '"txt"'),
      "data/raw/sentiment/dev.jsonl:1: missing key(s) ['text']"),
+    ("no encoder", "tokenise", lambda r: None,
+     "model.encoder 'data/encoder' cannot be loaded (no such folder, and not in the Hugging Face cache (HF_HUB_OFFLINE "
+     "is set)); name a folder holding its config.json, weights and tokenizer (`xcrl pretrain` writes data/encoder)"),
     ("meta malformed", "train", lambda r: _append(r / "data/raw/meta.json", "\n}"),
      "data/raw/meta.json:2: not valid JSON"),
     ("config malformed", "evaluate", lambda r: _append(r / "data/models/erm/sentiment/seed0/config.json", "}"),

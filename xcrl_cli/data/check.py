@@ -114,13 +114,9 @@ def _dictionary_probe(url: str, p: Params) -> str:
 
 
 def _encoder_probe(encoder: str) -> str:
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    if not hf.is_local(encoder) and not hf.offline():
-        from huggingface_hub import HfApi
-
-        HfApi().model_info(encoder, timeout=hf.PROBE_TIMEOUT_S)  # fails at once where from_pretrained retries
-    config = AutoConfig.from_pretrained(encoder)
+    config = hf.encoder_config(encoder)
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     return (f"{config.model_type}: {config.num_hidden_layers} layers, hidden {config.hidden_size}; tokenizer "
             f"{type(tokenizer).__name__} ({len(tokenizer)} tokens)")

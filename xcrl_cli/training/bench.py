@@ -21,7 +21,7 @@ interleaved then, so there is one round: one untimed step and `block` timed ones
 
 On a fresh clone `model.encoder`'s `data/encoder` does not exist yet (`xcrl pretrain` writes it): every kind is then
 measured on a randomly initialised encoder of the shape `pretrain:` would build (`plan.encoder_config`), and the
-bench says so. An encoder named on the command line that cannot be loaded is one error line (`encoder_config_of`).
+bench says so. An encoder named on the command line that cannot be loaded is one error line (`hub.encoder_config`).
 """
 
 from __future__ import annotations
@@ -92,29 +92,6 @@ def encoder_config(name_or_path: str):
                      "config.json file or a folder holding one")
 
 
-def encoder_config_of(path_or_id: str):
-    """The config of the encoder `load_encoder` would load, or one ConfigError naming it and what to do. A name
-    that is not a folder is asked of the Hub first with a short timeout (skipped with HF_HUB_OFFLINE=1), since
-    transformers retries an unreachable Hub and then fails with a 20-line traceback."""
-    from transformers import AutoConfig
-
-    try:
-        if not Path(path_or_id).is_dir() and not hub.offline():
-            from huggingface_hub import HfApi
-
-            HfApi().model_info(path_or_id, timeout=hub.PROBE_TIMEOUT_S)
-        return AutoConfig.from_pretrained(path_or_id)
-    except Exception as err:  # noqa: BLE001 — missing, unreachable, gated or malformed: unusable from here
-        if Path(path_or_id).is_dir():
-            why = "the folder holds no readable config.json"
-        elif hub.offline():
-            why = "no such folder, and not in the Hugging Face cache (HF_HUB_OFFLINE is set)"
-        else:
-            why = f"no such folder, and the Hub does not serve it: {type(err).__name__}"
-        raise ConfigError(f"encoder {path_or_id!r} cannot be loaded ({why}); pass a folder holding its config.json "
-                          f"and weights, or download it once with network (`hf download {path_or_id}`)") from None
-
-
 @dataclass(frozen=True)
 class BenchEncoder:
     """The encoder a bench times: loaded from `name`, or randomly initialised from `config` when it is set."""
@@ -140,7 +117,7 @@ def choose_encoder(p: Params, encoder: str | None, config_name: str | None) -> B
                             f"initialised encoder built from the pretrain: params ({p.pretrain.init}, "
                             f"{config.num_hidden_layers} layers, hidden {config.hidden_size})")
     name = encoder or p.model.encoder
-    encoder_config_of(name)
+    hub.encoder_config(name)
     return BenchEncoder(name)
 
 
@@ -330,4 +307,4 @@ def run_bench(cfg: BenchConfig, model_cfg: ModelConfig, variant: Variant, erm: V
 
 def config_of(cfg: BenchConfig):
     """The encoder's config: the random encoder's, else the named encoder's own."""
-    return cfg.random_encoder if cfg.random_encoder is not None else encoder_config_of(cfg.encoder)
+    return cfg.random_encoder if cfg.random_encoder is not None else hub.encoder_config(cfg.encoder)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.corpora.hub import encoder_config
 from ..data.raw import read_meta, task_dir, task_meta
 from ..io import DataError, atomic_dir, iter_jsonl
 from ..progress import progress_disabled
@@ -154,7 +155,8 @@ def tokenise_task(tokenizer_dir: str, raw_dir: Path, pairs_dir: Path, task: str,
     nocue_path = raw_task / "test_nocue.jsonl"
     if nocue_path.exists():
         evals["test_nocue"] = (_checked_rows(nocue_path, labels, LABELLED_KEYS, "download"), nocue_path)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)  # the inputs first: a malformed one fails at once
+    encoder_config(tokenizer_dir, "model.encoder")  # the inputs first: a malformed one fails at once
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     signature = tokenizer_signature(tokenizer_dir)
     splits = {"train": _tokenised(train_rows, prefixes, tokenizer, max_length, signature, train_path)}
     for name, (rows, path) in evals.items():

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
+from ...config import ConfigError
 from .schema import DatasetUnavailable
 
 T = TypeVar("T")
@@ -69,6 +70,30 @@ def probe(repo: str, name: str, how_to_local: str) -> None:
         raise DatasetUnavailable(
             f"{name}: cannot read {repo!r} from the Hugging Face Hub ({one_line(err)}). {how_to_local}"
         ) from None
+
+
+def encoder_config(path_or_id: str, key: str = "encoder"):
+    """The config of the encoder `path_or_id` (a folder or a Hub model id), or one ConfigError naming `key`, the value
+    and what to do. A name that is not a folder is asked of the Hub first with a short timeout (skipped with
+    HF_HUB_OFFLINE=1), since transformers retries an unreachable Hub and then fails with a 20-line traceback."""
+    from transformers import AutoConfig
+
+    try:
+        if not is_local(path_or_id) and not offline():
+            from huggingface_hub import HfApi
+
+            HfApi().model_info(path_or_id, timeout=PROBE_TIMEOUT_S)
+        return AutoConfig.from_pretrained(path_or_id)
+    except Exception as err:  # noqa: BLE001 — missing, unreachable, gated or malformed: unusable from here
+        if Path(path_or_id).is_dir():
+            why = "the folder holds no readable config.json"
+        elif offline():
+            why = "no such folder, and not in the Hugging Face cache (HF_HUB_OFFLINE is set)"
+        else:
+            why = f"no such folder, and the Hub does not serve it: {type(err).__name__}"
+        raise ConfigError(f"{key} {path_or_id!r} cannot be loaded ({why}); name a folder holding its config.json, "
+                          "weights and tokenizer (`xcrl pretrain` writes data/encoder) or a Hub model, downloaded "
+                          f"once with network (`hf download {path_or_id}`)") from None
 
 
 def export_files(repo: str, config: str, split: str) -> str:
