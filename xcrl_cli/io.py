@@ -11,10 +11,10 @@ import csv
 import io
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 
 class DataError(ValueError):
@@ -109,15 +109,28 @@ def _remove_stale(path: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+def _fresh_beside(path: Path, create: Callable[[Path], None]) -> Path:
+    """A new temporary beside `path`, named as `_remove_stale` finds it, made by `create` (`os.mkdir`, or a file
+    opened with O_EXCL) with the user's umask. `tempfile` makes its temporaries 0700 and 0600, and an output renamed
+    from one stays unreadable to the rest of a group sharing the project."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            create(tmp)
+            return tmp
+        except FileExistsError:
+            continue
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write `data` (text as UTF-8) to a temporary file beside `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _fresh_beside(path, lambda p: os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)))
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(payload)
         os.replace(tmp, path)
     except BaseException:
@@ -136,7 +149,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    tmp = _fresh_beside(path, os.mkdir)
     old = tmp.with_name(f"{tmp.name}-old")
     try:
         yield tmp
