@@ -1,7 +1,8 @@
 """`train.launcher: slurm` (`xcrl_cli/training/launcher.py`) on submitit's local executor: the code path a Slurm
 cluster runs (the jobs pickled, run as real subprocesses, their signals handled and requeued by submitit), on this
 machine. A preempted job receives what Slurm sends before it ends a job (SIGUSR2), is requeued and resumes from
-its checkpoint, and the stage's outputs are those of the local pool."""
+its checkpoint, and the stage's outputs are those of the local pool; `evaluate`'s runs as an array give the pool's
+files too."""
 
 from __future__ import annotations
 
@@ -136,3 +137,15 @@ def test_a_train_stage_as_an_array_with_a_preempted_job_requeued_gives_the_pool_
     summaries = [json.loads((root / "model" / RUN / "summary.json").read_text()) for root in (tmp_path / "pool", out)]
     assert summaries[0] == summaries[1]
     assert "source-dev accuracy" in stdout and not (out / "ckpt").exists()
+
+    # evaluate's runs as an array too (one job per run): the files of the pool's evaluation of the same weights
+    for root, launcher in ((tmp_path / "pool", {}), (out, {"launcher": "slurm", "slurm": _slurm(tmp_path / "ejobs")})):
+        params = _params(tmp_path, task_dir / "encoder", model, **train, seeds=[0, 1], **launcher)
+        done = CliRunner().invoke(main, ["evaluate", "--params", str(params), "--variant", "proposed", "--task",
+                                         RUN.name, "--models", str(root / "model"), "--raw", str(task_dir / "raw"),
+                                         "--tokens", str(task_dir / "tokens"), "--out", str(root / "eval")])
+        assert done.exit_code == 0, done.output
+    files = sorted(p.relative_to(out / "eval") for p in (out / "eval").rglob("*") if p.is_file())
+    assert "proposed/scores.csv" in map(str, files) and len(list((tmp_path / "ejobs").glob("*_log.out"))) == 2
+    for name in files:
+        assert (out / "eval" / name).read_bytes() == (tmp_path / "pool" / "eval" / name).read_bytes(), name

@@ -15,6 +15,7 @@ from conftest import REAL, ROOT, real_dir, write_reviews
 from xcrl_cli.cli import main
 from xcrl_cli.config import ConfigError, load_yaml, parse_params
 from xcrl_cli.data.sources import read_task
+from xcrl_cli.io import DataError
 
 
 def _raw(tasks: dict, data_tasks: list[str], languages=("en", "de"), **datasets) -> dict:
@@ -81,6 +82,30 @@ def test_a_parquet_folder_laid_out_as_a_hub_dataset_gives_the_rows_of_the_csv_fi
     pq.write_table(whole.slice(3), tmp_path / "parts" / "part-1.parquet")
     parts = {**from_csv, "files": {**from_csv["files"], "train": str(tmp_path / "parts")}}
     assert read_task(parse_params(_raw({"reviews": parts}, ["reviews"])), "reviews", False).rows == files.rows
+
+
+def test_labels_stored_as_whole_floats_read_as_their_integers_and_a_fraction_is_refused(tmp_path):
+    """Star counts in a parquet column of doubles (as pandas writes an integer column with gaps): 5.0 is the label
+    value 5; 4.5 is no label value, one error naming the file, row and the valid values."""
+    import pyarrow as pa
+    import pyarrow.csv
+    import pyarrow.parquet as pq
+
+    entry = write_reviews(tmp_path / "reviews")
+    files = {**entry["files"]}
+    for split in ("train", "dev", "test"):
+        table = pyarrow.csv.read_csv(files[split], convert_options=pyarrow.csv.ConvertOptions(
+            column_types={"stars": pa.float64()}))
+        files[split] = str(tmp_path / f"{split}.parquet")
+        pq.write_table(table, files[split])
+    floats = parse_params(_raw({"reviews": {**entry, "files": files}}, ["reviews"]))
+    ints = parse_params(_raw({"reviews": entry}, ["reviews"]))
+    assert read_task(floats, "reviews", False).rows == read_task(ints, "reviews", False).rows
+    table = pq.read_table(files["test"])
+    pq.write_table(table.set_column(2, "stars", pa.array([4.5] + table["stars"].to_pylist()[1:])), files["test"])
+    with pytest.raises(DataError, match=r"test.parquet row 1: label 4.5 is not one of tasks.reviews's labels; "
+                                        r"valid: 1 \(bad\), 5 \(good\)"):
+        read_task(floats, "reviews", False)
 
 
 @pytest.mark.real_data

@@ -36,7 +36,9 @@ def label_reader(name: str, entry: TaskEntry):
     if not entry.label_values:
         index |= {str(i): i for i in range(len(values))}
 
-    def label_of(value: str | int, where: str) -> int:
+    def label_of(value: str | int | float, where: str) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # whole numbers stored as floats, as pandas writes an integer column with gaps
         if str(value) in index:
             return index[str(value)]
         raise DataError(f"{where}: label {value!r} is not one of tasks.{name}'s labels; valid: "
