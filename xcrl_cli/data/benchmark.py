@@ -218,15 +218,18 @@ def _xnli(rng: np.random.Generator, label: int) -> Meaning:
 
 
 def _pawsx(rng: np.random.Generator, label: int) -> Meaning:
-    """Paraphrase: same frame, new surface; different: PAWS-style agent/patient swap with the same words."""
+    """Paraphrase: the same frame on a new surface; different: PAWS-style agent/patient swap, the same words.
+
+    Both labels get their second surface the same way: the adjuncts move (every frame has one) and the voice is drawn
+    afresh, as for every sentence of the benchmark. So only who does what to whom tells the labels apart; a surface
+    change that depended on the label would be a cue that the second sentence gives away on its own."""
     first = _frame(rng, _pick(rng, TOPICS), person_patient=True)
+    if not (first.location or first.time):
+        first = replace(first, **_add_adjunct(rng, first))
     if rng.random() < 0.2:
         first = replace(first, negated=True)
-    if label == 0:
-        return Meaning((first,), (_resurface(rng, first, agent=first.patient, patient=first.agent),), label)
-    move = bool(first.location or first.time) and rng.random() < 0.5  # move the adjuncts ...
-    voice = not move or rng.random() < 0.5  # ... and/or change voice: the surface always changes
-    second = replace(first, passive=first.passive != voice, adjunct_first=first.adjunct_first != move)
+    roles = {"agent": first.patient, "patient": first.agent} if label == 0 else {}
+    second = _resurface(rng, first, adjunct_first=not first.adjunct_first, **roles)
     return Meaning((first,), (second,), label)
 
 
