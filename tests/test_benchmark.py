@@ -247,9 +247,9 @@ def test_pawsx_pairs_use_the_same_content_words(bench):
 
 def test_pawsx_roles_alone_tell_the_labels_apart():
     """Paraphrase and swap get their second surface the same way, so nothing but the roles differs between labels:
-    each surface feature of the pair (voice of both sentences, adjunct order, negation, adjuncts) is as frequent under
-    one label as under the other (within 0.04, 3.5 standard errors of 4000 pairs each), the adjuncts always move, and
-    the roles are kept or swapped exactly."""
+    each surface feature of the pair (voice of both sentences and whether it changed, adjunct order, negation,
+    adjuncts) is as frequent under one label as under the other (within 0.04, 3.5 standard errors of 4000 pairs each),
+    the adjuncts always move, and the roles are kept or swapped exactly."""
     rng = np.random.default_rng(7)
     rates = {}
     for label in (0, 1):
@@ -260,8 +260,8 @@ def test_pawsx_roles_alone_tell_the_labels_apart():
             kept = (second.agent, second.patient) == (first.agent, first.patient)
             assert kept == (label == 1) and {second.agent, second.patient} == {first.agent, first.patient}
             assert (first.location or first.time) and second.adjunct_first != first.adjunct_first
-            features.append((first.passive, second.passive, first.adjunct_first, first.negated,
-                             first.location is not None, first.time is not None))
+            features.append((first.passive, second.passive, first.passive != second.passive, first.adjunct_first,
+                             first.negated, first.location is not None, first.time is not None))
         rates[label] = np.mean(features, axis=0)
     assert np.abs(rates[0] - rates[1]).max() < 0.04
 
