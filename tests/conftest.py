@@ -14,6 +14,11 @@ import yaml
 
 os.environ.setdefault("XCRL_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # each dvc command would start a daemon to report usage: seconds each
+# Threads waiting for work sleep rather than spin: the suite runs in 2 processes (`make test`), each beside stages with
+# workers of their own, and OpenMP's spinning threads took a core's time from the rest (7m31s against 8m10s here).
+# Read when torch loads, which no test module does before this file.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 # The real dataset samples, read in place: ../shared/data/real beside the checkout, or wherever XCRL_REAL_DATA points.
 REAL = Path(os.environ.get("XCRL_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))

@@ -23,13 +23,14 @@ from xcrl_cli.config import ConfigError, load_params
 from xcrl_cli.training.workers import RunsFailed, Worker, plan_pool, run_pool, visible_gpus
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+IMPORTED_IN = os.getpid()  # a forked worker inherits this module from its parent; a spawned one imports it anew
 
 
 def seen_by_worker(run: int) -> tuple[int, str | None, int, str, int]:
-    """What a run sees of its worker: its GPU, its process, how it was started (a spawned process imported the
-    parent's main module as `__mp_main__`) and its threads."""
-    return (run, os.environ.get("CUDA_VISIBLE_DEVICES"), os.getpid(), sys.modules["__main__"].__name__,
-            torch.get_num_threads())
+    """What a run sees of its worker: its GPU, its process, how it was started ("spawned" when this module was
+    imported in the worker itself, as a spawned process imports what it unpickles) and its threads."""
+    started = "spawned" if IMPORTED_IN == os.getpid() else "forked"
+    return run, os.environ.get("CUDA_VISIBLE_DEVICES"), os.getpid(), started, torch.get_num_threads()
 
 
 def raise_error() -> None:
@@ -56,7 +57,7 @@ def test_two_gpus_times_two_runs_each_pin_each_spawned_worker_to_its_gpu():
     print(f"\nrun -> CUDA_VISIBLE_DEVICES in its worker: {table}")
     assert table == [(0, "0"), (1, "1"), (2, "0"), (3, "1")]
     assert len({pid for _, _, pid, _, _ in seen} - {os.getpid()}) == 4  # four processes, none of them this one
-    assert {(started, threads) for *_, started, threads in seen} == {("__mp_main__", workers[0].threads)}
+    assert {(started, threads) for *_, started, threads in seen} == {("spawned", workers[0].threads)}
     assert os.environ.get("CUDA_VISIBLE_DEVICES") != "1"  # set in the workers only
 
 
