@@ -14,7 +14,7 @@ import yaml
 
 os.environ.setdefault("XCRL_NO_PROGRESS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # each dvc command would start a daemon to report usage: seconds each
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")  # else each dvc command starts a process of its own to report usage
 # Threads waiting for work sleep rather than spin: the suite runs in 2 processes (`make test`), each beside stages with
 # workers of their own, and OpenMP's spinning threads took a core's time from the rest (7m31s against 8m10s here).
 # Read when torch loads, which no test module does before this file.
