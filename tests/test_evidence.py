@@ -116,7 +116,10 @@ def test_claim_verdicts_follow_the_sign_the_interval_and_say_what_was_resampled(
         "does not hold: reversed, significant over 5 replicates: draws, seeds and test examples"
     assert counts == {"claims.does_not_hold": 1, "claims.holds": 1, "claims.family": 2, "claims.survive_holm": 2}
     # Holm: 0.01 × 2 = 0.02, then max(0.02, 0.02 × 1); both survive a family-wise 5 %.
-    assert "| 0.02 | holds" in text and "family of 2 tests" in text
+    assert "| 0.02 | holds" in text and "family of 2 tests" in text and "2 of the 2 survive a family-wise" in text
+    alone = {k: v for k, v in comparisons.items() if k[0] == "table2"}
+    (tmp_path / "alone").mkdir()
+    assert "1 of the 1 survives a family-wise" in claims(alone, {}, {}, _inputs(), _cfg(), tmp_path / "alone")[0]
     assert (tmp_path / "claims.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = (tmp_path / "significance.csv").read_text().splitlines()
     assert rows[0] == ",".join(SIGNIFICANCE_COLUMNS) and len(rows) == 3

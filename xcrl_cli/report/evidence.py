@@ -420,6 +420,7 @@ def claims(comparisons: Mapping[tuple, Comparison], reps, sweep_points, inputs: 
         "The claims: differences and their 95 % intervals"))
     family = sum(not math.isnan(p) for p in holm_p)
     survive = sum(p < 1 - level for p in holm_p if not math.isnan(p))
+    verb = "survives" if survive == 1 else "survive"
     text = ("### Which of the paper's claims hold here\n\nEach claim, the measured difference (reference − other, "
             f"percentage points, mean over replicates) with its {100 * level:g}% paired t-interval, and a verdict that "
             "says what the interval counted. A replicate is a fresh draw of the task data (train, dev, test, cue "
@@ -428,7 +429,7 @@ def claims(comparisons: Mapping[tuple, Comparison], reps, sweep_points, inputs: 
             "this training budget. 'Same direction, not significant' does not support the claim. The claims are a "
             f"family of {family} tests: at an uncorrected {100 * (1 - level):g}% about "
             f"{family * (1 - level):.1f} would come out significant by chance if no difference were real, so each "
-            f"also has its Holm-adjusted p-value; {survive} of the {family} survive a family-wise "
+            f"also has its Holm-adjusted p-value; {survive} of the {family} {verb} a family-wise "
             f"{100 * (1 - level):g}%. The verdicts use the uncorrected interval, as the paper's claims are stated "
             "one by one. Table 4 and sweep claims compare per-replicate values (the probes' and the cue-flip "
             "rate's test examples are not resampled apart from their draw)."
