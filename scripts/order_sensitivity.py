@@ -54,7 +54,9 @@ def main(encoder_dir: str, rows_path: str) -> None:
     swap_batch, swap_states, swap = encode([swapped(r["text_pair"]) for r in rows])
     _, _, other = encode(others)
     ratio = ((base - swap).norm(dim=1) / (base - other).norm(dim=1)).numpy()
-    same = (batch["input_ids"] == swap_batch["input_ids"]) & batch["attention_mask"].bool()
+    # Tokens are compared in place only where the swap kept the pair's length (two people of as many pieces).
+    aligned = (batch["attention_mask"].sum(1) == swap_batch["attention_mask"].sum(1)).unsqueeze(1)
+    same = (batch["input_ids"] == swap_batch["input_ids"]) & batch["attention_mask"].bool() & aligned
     moved = ((states - swap_states).norm(dim=-1) / states.norm(dim=-1))[same].numpy()
     print(f"{encoder_dir}: {len(rows)} pairs; role swap / sentence replaced, pooled pair: median "
           f"{np.median(ratio):.3f} (quartiles {np.quantile(ratio, 0.25):.3f}-{np.quantile(ratio, 0.75):.3f}); "
